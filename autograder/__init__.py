@@ -1,0 +1,1 @@
+"""The mlhw grading engine: student code runs in a sandboxed worker, verdicts in this process."""
