@@ -1,0 +1,88 @@
+"""The `mlhw` command line.
+
+Exit codes: 0 grading ran (whatever the score); 1 the score is below ``--fail-under``;
+2 wrong usage; 3 the grader itself could not run (unknown assignment, broken suite, no worker).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_BELOW_THRESHOLD = 1
+EXIT_GRADER_FAILED = 3
+
+
+@click.group()
+@click.version_option(package_name="mlhw")
+def main() -> None:
+    """mlhw: auto-graded machine-learning homework."""
+
+
+@main.command()
+@click.argument("submission", type=click.Path(path_type=Path))
+@click.option("--assignment", "-a", required=True, help="Assignment name, e.g. deep_chain.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the full result as JSON.")
+@click.option("--gradescope", type=click.Path(path_type=Path), help="Write Gradescope's results.json.")
+@click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML (for CI).")
+@click.option("--timeout", type=float, default=None, help="Seconds allowed per call [default: 10].")
+@click.option("--total-timeout", type=float, default=None, help="Seconds allowed per submission [default: 300].")
+@click.option("--memory", type=int, default=None, help="Memory limit of the worker in MB [default: 2048].")
+@click.option("--seed", type=int, default=None, help="Reuse the seed of an earlier run (regrade).")
+@click.option("--fail-under", type=float, default=None, help="Exit with code 1 when the score is below this.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the score line.")
+def grade(submission: Path, assignment: str, json_path: Path | None, gradescope: Path | None,
+          junit: Path | None, timeout: float | None, total_timeout: float | None,
+          memory: int | None, seed: int | None, fail_under: float | None, quiet: bool) -> None:
+    """Grade one SUBMISSION (.ipynb or .py) against an assignment's hidden suite."""
+    from autograder.reporters import write_all
+    from autograder.reporters.terminal import render
+    from autograder.runner import GradeOptions, GraderError, grade_submission
+    from autograder.sandbox import SandboxConfig
+
+    config = SandboxConfig()
+    overrides = {"call_timeout": timeout, "submission_timeout": total_timeout, "memory_mb": memory}
+    config = _with(config, **{k: v for k, v in overrides.items() if v is not None})
+    options = GradeOptions(sandbox=config, seed=seed)
+    try:
+        result = grade_submission(submission, assignment, options)
+    except GraderError as exc:
+        click.echo(f"mlhw: the grader could not run: {exc}", err=True)
+        sys.exit(EXIT_GRADER_FAILED)
+    write_all(result, json_path=json_path, gradescope_path=gradescope, junit_path=junit)
+    if quiet:
+        click.echo(f"{result.submission}: {result.score:g} / {result.max_score:g}")
+    else:
+        render(result)
+    for entry in options.log:
+        click.echo(f"[grader log] {entry}", err=True)
+    if fail_under is not None and result.score < fail_under:
+        sys.exit(EXIT_BELOW_THRESHOLD)
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write reports.")
+def demo(out: Path | None) -> None:
+    """Grade the bundled example class of every assignment and print the gradebook."""
+    from autograder.demo import run_demo
+
+    sys.exit(run_demo(out))
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("out/experiments"),
+              show_default=True, help="Folder for the plots.")
+@click.option("--quick", is_flag=True, help="Fewer iterations and epochs.")
+def experiments(out: Path, quick: bool) -> None:
+    """Run the reference experiments of all five assignments on the bundled data."""
+    from mlhw_ref.experiments import run_all
+
+    run_all(out, quick=quick)
+
+
+def _with(config, **changes):
+    from dataclasses import replace
+
+    return replace(config, **changes)

@@ -1,0 +1,270 @@
+"""Grade one submission: load it, start its worker, run the hidden pytest suite here.
+
+The suite runs in this (trusted) process through `pytest.main` with the plugin below, which
+provides the fixtures `student`, `ref` and `rng`, reads each test's `question` marker, and
+turns pytest's reports into `TestResult`s. Only messages meant for students leave a test:
+`CheckFailed` and `StudentError` texts; any other exception is an internal grader error whose
+details go to the instructor's log, never the suite's source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import re
+import secrets
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from autograder.errors import CheckFailed, NotAttempted, StudentError
+from autograder.results import Status, SubmissionResult, TestResult, WrittenAnswer
+from autograder.sandbox import SandboxConfig
+from autograder.submission import Submission, SubmissionError, load_submission
+
+SUITES = Path(__file__).parent / "suites"
+_VISIBILITY = {"public": "visible", "visible": "visible", "hidden": "hidden",
+               "after_due_date": "after_due_date", "after_published": "after_published"}
+
+
+class GraderError(Exception):
+    """The grader itself cannot run (unknown assignment, broken suite)."""
+
+
+@dataclass
+class GradeOptions:
+    """Knobs of one grading run (the CLI's options)."""
+
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    seed: int | None = None
+    log: list[str] = field(default_factory=list)  # instructor-only details (tracebacks)
+
+
+def suite_dir(assignment: str) -> Path:
+    """The folder of an assignment's hidden suite, or GraderError listing the known ones."""
+    path = SUITES / assignment
+    if not re.fullmatch(r"[a-z0-9_]+", assignment) or not path.is_dir():
+        known = ", ".join(available_assignments()) or "none"
+        raise GraderError(f"unknown assignment {assignment!r} (known: {known})")
+    return path
+
+
+def available_assignments() -> list[str]:
+    """Assignments that have a suite."""
+    return sorted(p.name for p in SUITES.iterdir() if p.is_dir() and any(p.glob("test_*.py")))
+
+
+def grade_submission(path: str | Path, assignment: str, options: GradeOptions | None = None) -> SubmissionResult:
+    """Grade the file at ``path`` against ``assignment``'s suite and return the result."""
+    from autograder.proxy import StudentProxy
+    from autograder.worker import Worker
+
+    options = options or GradeOptions()
+    folder = suite_dir(assignment)
+    seed = options.seed if options.seed is not None else secrets.randbits(48)
+    started = time.perf_counter()
+    messages: list[str] = []
+    stdout = ""
+    written: dict[str, str] = {}
+    try:
+        submission = load_submission(path)
+    except SubmissionError as exc:
+        submission, broken = None, str(exc)
+        messages.append(broken)
+    worker = None
+    isolation = ""
+    try:
+        if submission is not None:
+            written = submission.written
+            messages.extend(submission.notes)
+            if submission.skipped:
+                messages.append(f"{len(submission.skipped)} experiment cell(s) were not run while grading")
+            worker = Worker(options.sandbox)
+            isolation = worker.isolation
+            report = worker.load(submission.sources())
+            messages.extend(_load_messages(report, submission))
+            stdout = getattr(report, "stdout", "") or ""
+            student: Any = StudentProxy(worker)
+        else:
+            student = _Unloadable(broken)
+        plugin = GradingPlugin(student, seed, options.log)
+        _run_pytest(folder, plugin, seed)
+    finally:
+        if worker is not None:
+            worker.close()
+    if not plugin.results:
+        raise GraderError(f"the suite of {assignment!r} collected no tests")
+    return SubmissionResult(
+        assignment=assignment,
+        submission=str(path),
+        tests=tuple(plugin.ordered_results()),
+        execution_time=round(time.perf_counter() - started, 3),
+        isolation=isolation or "not started (the submission could not be loaded)",
+        seed=seed,
+        messages=tuple(messages),
+        written=tuple(WrittenAnswer(q, text) for q, text in sorted(written.items())),
+        stdout=stdout,
+    )
+
+
+def _run_pytest(folder: Path, plugin: GradingPlugin, seed: int) -> None:
+    args = [
+        str(folder), "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
+        "-c", str(SUITES / "pytest.ini"), "--rootdir", str(SUITES), "--import-mode=importlib",
+        f"--hypothesis-seed={seed}", "-W", "ignore::DeprecationWarning",
+    ]
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        code = pytest.main(args, plugins=[plugin])
+    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or plugin.collect_errors:
+        detail = "; ".join(plugin.collect_errors) or sink.getvalue()[-2000:]
+        raise GraderError(f"the suite in {folder} could not run: {detail}")
+
+
+def _load_messages(report: Any, submission: Submission) -> list[str]:
+    """Per-cell problems while running the notebook, numbered as the student sees cells."""
+    out = []
+    for problem in getattr(report, "errors", ()) or ():
+        index = getattr(problem, "cell", None)
+        text = getattr(problem, "message", str(problem))
+        if isinstance(index, int) and 1 <= index <= len(submission.cells):  # 0 is the prelude
+            number = submission.cells[index - 1].index + 1
+            out.append(f"cell {number}: {text}")
+        else:
+            out.append(text)
+    return out
+
+
+class _Unloadable:
+    """Stands in for a submission that could not be loaded: every access fails with why."""
+
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+
+    def __getattr__(self, name: str) -> Any:
+        raise StudentError(f"not graded: {self._reason}")
+
+
+class GradingPlugin:
+    """pytest plugin: fixtures for suites and collection of per-test results."""
+
+    def __init__(self, student: Any, seed: int, log: list[str]) -> None:
+        self.student = student
+        self.seed = seed
+        self.log = log
+        self.results: dict[str, TestResult] = {}
+        self.order: list[str] = []
+        self.collect_errors: list[str] = []
+        self._meta: dict[str, tuple[str, float, str, str]] = {}
+
+    # -- fixtures ---------------------------------------------------------------------------
+    @pytest.fixture
+    def student(self) -> Any:
+        return self.student
+
+    @pytest.fixture
+    def ref(self, request: pytest.FixtureRequest) -> Any:
+        return importlib.import_module(request.module.REFERENCE)
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        return np.random.default_rng([self.seed, zlib.crc32(request.node.name.encode())])
+
+    # -- hooks ------------------------------------------------------------------------------
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {str(report.longrepr)[-1500:]}")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        counters: dict[str, int] = {}
+        for item in items:
+            marker = item.get_closest_marker("question")
+            if marker is None:
+                self.collect_errors.append(f"{item.nodeid} has no @pytest.mark.question marker")
+                continue
+            question = marker.args[0]
+            points = float(marker.kwargs.get("points", marker.args[1] if len(marker.args) > 1 else 1))
+            visibility = _VISIBILITY[marker.kwargs.get("visibility", "hidden")]
+            counters[question] = counters.get(question, 0) + 1
+            doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
+            title = doc[0] if doc else item.name.removeprefix("test_").replace("_", " ")
+            self._meta[item.nodeid] = (question, points, visibility, title)
+            self.order.append(item.nodeid)
+        items.sort(key=lambda it: _question_key(self._meta.get(it.nodeid, ("zz",))[0]))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        meta = self._meta.get(report.nodeid)
+        if meta is None or report.nodeid in self.results and report.when != "call":
+            return
+        if report.when == "call" or report.failed:
+            self.results[report.nodeid] = self._result(report, *meta)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        report.mlhw_excinfo = call.excinfo  # read by _result
+
+    def _result(self, report: pytest.TestReport, question: str, points: float,
+                visibility: str, title: str) -> TestResult:
+        status, score, output = Status.PASSED, points, ""
+        excinfo = getattr(report, "mlhw_excinfo", None)
+        if report.failed and excinfo is not None:
+            score = 0.0
+            status, output = self._classify(excinfo.value, report)
+        elif report.skipped:
+            score, status, output = 0.0, Status.FAILED, "skipped"
+        return TestResult(
+            name=f"{question}: {title}",
+            number="",
+            question=question,
+            score=score,
+            max_score=points,
+            status=status,
+            output=output,
+            visibility=visibility,
+        )
+
+    def _classify(self, exc: BaseException, report: pytest.TestReport) -> tuple[Status, str]:
+        if isinstance(exc, NotAttempted):
+            return Status.NOT_ATTEMPTED, str(exc)
+        if isinstance(exc, StudentError):
+            return Status.ERROR, str(exc)
+        if isinstance(exc, CheckFailed):
+            return Status.FAILED, str(exc)
+        if isinstance(exc, AssertionError):
+            return Status.FAILED, (str(exc).split("\nassert")[0].strip() or "check failed")
+        self.log.append(f"{report.nodeid}:\n{report.longreprtext}")
+        return Status.GRADER_ERROR, (
+            f"internal grader error in this test ({type(exc).__name__}); "
+            "please tell the course staff"
+        )
+
+    def ordered_results(self) -> list[TestResult]:
+        """Results sorted by question, numbered ``q2.1, q2.2, ...``."""
+        ids = sorted(self.results, key=lambda n: (_question_key(self._meta[n][0]), self.order.index(n)))
+        counters: dict[str, int] = {}
+        out = []
+        for nodeid in ids:
+            result = self.results[nodeid]
+            counters[result.question] = counters.get(result.question, 0) + 1
+            out.append(_renumber(result, f"{result.question}.{counters[result.question]}"))
+        return out
+
+
+def _renumber(result: TestResult, number: str) -> TestResult:
+    from dataclasses import replace
+
+    return replace(result, number=number)
+
+
+def _question_key(question: str) -> tuple[int, str]:
+    digits = re.sub(r"\D", "", question)
+    return (int(digits) if digits else 10**6, question)
+

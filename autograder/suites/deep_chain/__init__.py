@@ -1,0 +1,1 @@
+"""Hidden suite of assignment 3, ``deep_chain`` (ASSIGNMENTS.md §3)."""

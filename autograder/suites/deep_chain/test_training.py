@@ -1,0 +1,108 @@
+"""Questions 4 and 5: training the 100-layer chain and tracing its first iteration."""
+
+import numpy as np
+import pytest
+
+from autograder.checks import assert_close, assert_equivalent, describe_call
+from autograder.errors import CheckFailed
+from autograder.suites.deep_chain.inputs import PUBLISHED_L, PUBLISHED_X, chain_problem
+
+REFERENCE = "mlhw_ref.chain"
+
+
+def _published_run(student, weight):
+    w0 = np.full(PUBLISHED_L, weight)
+    w, b, costs = student.train_chain(PUBLISHED_X, PUBLISHED_X, w0, None, 0.1, 1000)
+    costs = np.asarray(costs, dtype=float)
+    if costs.shape != (1001,):
+        raise CheckFailed(f"train_chain(..., max_iter=1000) returned costs of shape {costs.shape}; "
+                          "expected (1001,): J before the first update and after each of the 1000")
+    if b is not None:
+        raise CheckFailed("train_chain returned a bias although b0 was None; return b = None")
+    return costs
+
+
+@pytest.mark.question("q4", points=6)
+def test_q4_all_ones_trains(student):
+    """w = 1.0 everywhere: J starts at 0.0727 and falls below 1e-20"""
+    costs = _published_run(student, 1.0)
+    if not abs(costs[0] - 0.0727) < 0.00005:
+        raise CheckFailed(f"costs[0] = {costs[0]:.6g}; with all weights 1.0 the cost before the first "
+                          "update is 0.0727 (is costs[0] computed before updating?)")
+    if not costs[-1] < 1e-20:
+        raise CheckFailed(f"after 1000 updates J = {costs[-1]:.3g}; gradient descent with alpha = 0.1 "
+                          "reaches below 1e-20 from all-ones weights")
+
+
+@pytest.mark.question("q4", points=4)
+def test_q4_saturated_and_small_weights_stall(student):
+    """w = 5.0 and w = 0.9 everywhere: J stays near 0.125"""
+    for weight in (5.0, 0.9):
+        costs = _published_run(student, weight)
+        worst = float(np.max(np.abs(costs - 0.125)))
+        if not worst < 0.01:
+            raise CheckFailed(f"with all weights {weight}, J moved {worst:.3g} away from 0.125; the "
+                              "gradient vanishes there, so J should stay within 0.01 of 0.125")
+
+
+@pytest.mark.question("q4", points=10)
+def test_q4_matches_reference_with_bias(student, ref, rng):
+    """train_chain updates w and b and records max_iter + 1 costs (random chain with bias)"""
+    p = chain_problem(rng, l=int(rng.integers(3, 10)), bias=True)
+    alpha, iters = float(rng.uniform(0.05, 0.3)), int(rng.integers(20, 60))
+    called = describe_call("train_chain", {"x": p["x"], "y": p["y"], "w0": p["w"], "b0": p["b"],
+                                           "alpha": alpha, "max_iter": iters})
+    w, b, costs = student.train_chain(p["x"], p["y"], p["w"], p["b"], alpha, iters)
+    w_ref, b_ref, costs_ref = ref.train_chain(p["x"], p["y"], p["w"], p["b"], alpha, iters)
+    assert_close(costs, costs_ref, name="costs", called=called, rtol=1e-6)
+    assert_close(w, w_ref, name="w", called=called, rtol=1e-6)
+    assert_close(b, b_ref, name="b", called=called, rtol=1e-6)
+
+
+@pytest.mark.question("q5", points=4)
+def test_q5_trace_at_w5_vanishes(student, ref):
+    """at w = 5, g at layer 1 is below 1e-250 while g at layer 100 is about 4.5e-5"""
+    w0 = np.full(PUBLISHED_L, 5.0)
+    h, g = student.first_iteration_trace(PUBLISHED_X, PUBLISHED_X, w0)
+    called = describe_call("first_iteration_trace", {"x": PUBLISHED_X, "y": PUBLISHED_X, "w0": w0})
+    h_ref, g_ref = ref.first_iteration_trace(PUBLISHED_X, PUBLISHED_X, w0)
+    assert_close(h, h_ref, name="h", called=called)
+    g = np.asarray(g, dtype=float)
+    if g.shape != g_ref.shape:
+        assert_close(g, g_ref, name="g", called=called)
+    if not np.max(np.abs(g[0])) < 1e-250:
+        raise CheckFailed(f"|g_1| = {np.max(np.abs(g[0])):.3g}; at w = 5 every layer shrinks g by "
+                          "5 sech^2(5), so g at layer 1 must be below 1e-250")
+    assert_close(g[-1], g_ref[-1], name="g[-1] (layer 100)", called=called, rtol=1e-6)
+
+
+@pytest.mark.question("q5", points=3)
+def test_q5_trace_at_w09_vanishes_forward(student, ref):
+    """at w = 0.9, the forward signal h at layer 100 is below 1e-3"""
+    w0 = np.full(PUBLISHED_L, 0.9)
+    h, g = student.first_iteration_trace(PUBLISHED_X, PUBLISHED_X, w0)
+    h = np.asarray(h, dtype=float)
+    if h.shape != (PUBLISHED_L + 1, 2):
+        raise CheckFailed(f"h has shape {h.shape}; expected (101, 2): h_0 = x and one row per layer")
+    if not np.max(np.abs(h[-1])) < 1e-3:
+        raise CheckFailed(f"|h_100| = {np.max(np.abs(h[-1])):.3g}; with w = 0.9 each layer shrinks h, "
+                          "so it must be below 1e-3 at layer 100")
+    h_ref, g_ref = ref.first_iteration_trace(PUBLISHED_X, PUBLISHED_X, w0)
+    assert_close(g, g_ref, name="g", rtol=1e-6)
+
+
+@pytest.mark.question("q5", points=3)
+def test_q5_trace_matches_reference(student, ref, rng):
+    """first_iteration_trace returns the forward h and backward g at random weights"""
+    p = chain_problem(rng)
+    called = describe_call("first_iteration_trace", {"x": p["x"], "y": p["y"], "w0": p["w"]})
+    h, g = student.first_iteration_trace(p["x"], p["y"], p["w"])
+    h_ref, g_ref = ref.first_iteration_trace(p["x"], p["y"], p["w"])
+    assert_close(h, h_ref, name="h", called=called)
+    assert_close(g, g_ref, name="g", called=called)
+
+
+@pytest.mark.question("q5", points=5)
+def test_q5_shrink_factor(student):
+    """shrink_factor: the per-layer factor by which g shrinks at w = 5"""
+    assert_equivalent(student.shrink_factor, "5*sech(5)**2", {}, name="shrink_factor")
