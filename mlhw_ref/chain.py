@@ -59,8 +59,7 @@ def _weights(w: ArrayLike, b: ArrayLike | None) -> tuple[Array, Array | None]:
     b = _vector("b", b)
     if b.shape != w.shape:
         raise ValueError(
-            f"b has shape {b.shape} but w has shape {w.shape}; give one bias per layer "
-            "or b=None."
+            f"b has shape {b.shape} but w has shape {w.shape}; give one bias per layer or b=None."
         )
     return w, b
 
@@ -92,9 +91,7 @@ SHRINK_FACTOR_SYMBOLIC: str = "5*sech(5)**2"
 
 
 # --------------------------------------------------------------------------- the chain
-def chain_forward(
-    x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None
-) -> tuple[Array, Array]:
+def chain_forward(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None) -> tuple[Array, Array]:
     """Forward pass through the chain.
 
     Parameters
@@ -222,7 +219,9 @@ def train_chain(
     for t in range(int(max_iter) + 1):
         u, h = chain_forward(x, w, b)
         if t == 0 and y.shape != h[0].shape:
-            raise ValueError(f"y has shape {y.shape} but x has shape {h[0].shape}; they must match.")
+            raise ValueError(
+                f"y has shape {y.shape} but x has shape {h[0].shape}; they must match."
+            )
         r = h[-1] - y
         costs[t] = r @ r / (2.0 * y.size)
         if t == max_iter:

@@ -113,7 +113,7 @@ def published_runs():
 
 
 def test_all_ones_chain_trains_to_zero_cost(published_runs):
-    w, b, costs = published_runs[1.0]
+    _, b, costs = published_runs[1.0]
     assert b is None
     assert costs.shape == (1001,)
     assert f"{costs[0]:.3g}" == "0.0727"
