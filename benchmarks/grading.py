@@ -1,0 +1,521 @@
+#!/usr/bin/env python3
+"""Per-submission grading time: `mlhw grade` side by side with `otter run` and `nbgrader autograde`.
+
+    python3 benchmarks/grading.py [--repeats N] [--batch N] [--no-write]
+
+What is timed (wall clock of the whole command line, as a user or CI would run it; every run is
+a fresh process; the tools take turns within each repeat so that a change in the load of the
+shared machine falls on all of them alike; the median over the repeats is reported):
+
+(a) `otter run` (otter-grader 7.0.0) on the correct submission of the deep_chain excerpt
+    (`benchmarks/peers/otter`: q1 chain_forward, q2 chain_backward, OK-format tests);
+(b) `nbgrader autograde ps1 --student alice --force` (nbgrader 0.9.6) on the same excerpt
+    (`benchmarks/peers/nbgrader`);
+(c) `mlhw grade <deep_chain solution> --assignment deep_chain --json F`: the full assignment
+    (all eight questions, hidden suite, sandboxed worker);
+(c') `mlhw grade` on the very notebook the peers grade (only the two functions: the other
+    questions are reported missing);
+(d) `mlhw grade` on a trivial notebook that defines nothing (the engine's fixed overhead);
+(e) batch: N copies of the solution graded by a sequential loop over `mlhw grade`, and by
+    `mlhw grade-class` when that command exists.
+
+First every tool grades a correct and a wrong submission (the wrong one forgets 1/m in
+chain_backward) and the scores are printed, so that a tool that silently grades nothing
+cannot look fast. The peers run from their own venv (`benchmarks/.env-peers`, made by
+`benchmarks/setup_peers.sh`, which this script runs when the venv is missing). Work files go
+to `benchmarks/out/grading/`; the figures go to `benchmarks/RESULTS_grading.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PEERS = BENCH / "peers"
+PEER_ENV = BENCH / ".env-peers"
+PEER_BIN = PEER_ENV / "bin"
+WORK = BENCH / "out" / "grading"
+RESULTS = BENCH / "RESULTS_grading.md"
+MLHW = ROOT / ".venv" / "bin" / "mlhw"
+SOLUTION_CANDIDATES = [
+    ROOT / "solutions" / "deep_chain" / "solution.ipynb",
+    ROOT / "tests" / "submissions" / "deep_chain" / "solution.ipynb",
+]
+TIMEOUT = 600
+
+
+# --------------------------------------------------------------------------- helpers
+def log(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+def notebook(cells: list[tuple[str, str]]) -> dict:
+    """A minimal valid nbformat 4.5 notebook from (cell_type, source) pairs."""
+    out = []
+    for i, (kind, src) in enumerate(cells):
+        cell = {"cell_type": kind, "id": f"cell-{i}", "metadata": {}, "source": src}
+        if kind == "code":
+            cell.update(execution_count=None, outputs=[])
+        out.append(cell)
+    return {
+        "cells": out,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def student_code(name: str) -> str:
+    return (PEERS / "student" / f"{name}.py").read_text()
+
+
+def peer_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONPATH", None)
+    # nbgrader shells out to `alembic`; both tools start kernels from this venv.
+    env["PATH"] = f"{PEER_BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+@dataclass
+class Run:
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    return Run(time.perf_counter() - t0, p.returncode, p.stdout, p.stderr)
+
+
+def tail(text: str, n: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-n:])
+
+
+def fmt_s(x: float | None) -> str:
+    return "—" if x is None else (f"{x:.2f}" if x < 10 else f"{x:.1f}")
+
+
+# --------------------------------------------------------------------------- the cases
+@dataclass
+class Case:
+    key: str
+    tool: str
+    graded: str
+    command: list[str]
+    cwd: Path | None = None
+    env: dict[str, str] | None = None
+    times: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    is_mlhw: bool = False
+
+    def time_once(self) -> None:
+        r = run(self.command, cwd=self.cwd, env=self.env)
+        # mlhw grade: 0 = graded (whatever the score), 1 = below --fail-under; 3 = grader failed.
+        ok = r.returncode == 0
+        if ok:
+            self.times.append(r.seconds)
+        else:
+            self.failures.append(f"exit {r.returncode}: {tail(r.stderr or r.stdout, 8)}")
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.times) if self.times else None
+
+    @property
+    def spread(self) -> str:
+        if not self.times:
+            return "—"
+        return f"{fmt_s(min(self.times))}–{fmt_s(max(self.times))}"
+
+
+# --------------------------------------------------------------------------- otter
+def prepare_otter() -> tuple[Path, dict[str, Path]]:
+    d = WORK / "otter"
+    d.mkdir(parents=True)
+    zip_path = d / "autograder.zip"
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
+        src = PEERS / "otter"
+        zf.write(src / "otter_config.json", "otter_config.json")
+        for f in sorted((src / "tests").glob("*.py")):
+            zf.write(f, f"tests/{f.name}")
+    subs = {}
+    for name in ("correct", "wrong"):
+        sub = d / name / "deep_chain.ipynb"
+        sub.parent.mkdir()
+        nb = notebook([("markdown", "# deep_chain excerpt"), ("code", student_code(name))])
+        sub.write_text(json.dumps(nb, indent=1))
+        subs[name] = sub
+    return zip_path, subs
+
+
+def otter_cmd(zip_path: Path, sub: Path) -> list[str]:
+    return [str(PEER_BIN / "otter"), "run", "-a", str(zip_path), "-o", str(sub.parent),
+            "--no-logo", str(sub)]
+
+
+def otter_score(sub: Path) -> tuple[float, float]:
+    r = json.loads((sub.parent / "results.json").read_text())
+    tests = [t for t in r["tests"] if t.get("max_score") is not None]
+    return sum(t["score"] for t in tests), sum(t["max_score"] for t in tests)
+
+
+# --------------------------------------------------------------------------- nbgrader
+STUDENTS = {"alice": "correct", "bob": "wrong"}
+
+
+def prepare_nbgrader() -> Path:
+    course = WORK / "nbgrader"
+    course.mkdir(parents=True)
+    shutil.copy(PEERS / "nbgrader" / "nbgrader_config.py", course)
+    shutil.copytree(PEERS / "nbgrader" / "source", course / "source")
+    r = run([str(PEER_BIN / "nbgrader"), "generate_assignment", "ps1", "--force"],
+            cwd=course, env=peer_env())
+    if r.returncode != 0:
+        raise RuntimeError(f"nbgrader generate_assignment failed:\n{tail(r.stderr)}")
+    released = json.loads((course / "release" / "ps1" / "ps1.ipynb").read_text())
+    for student, code in STUDENTS.items():
+        nb = json.loads(json.dumps(released))
+        cells = [c for c in nb["cells"]
+                 if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "chain"]
+        assert len(cells) == 1, "the released notebook lost its solution cell"
+        assert "NotImplementedError" in "".join(cells[0]["source"]), "solution not stripped"
+        cells[0]["source"] = student_code(code)
+        dest = course / "submitted" / student / "ps1" / "ps1.ipynb"
+        dest.parent.mkdir(parents=True)
+        dest.write_text(json.dumps(nb, indent=1))
+    return course
+
+
+def nbgrader_cmd(student: str) -> list[str]:
+    return [str(PEER_BIN / "nbgrader"), "autograde", "ps1", "--student", student, "--force"]
+
+
+def nbgrader_score(course: Path, student: str) -> tuple[float, float]:
+    code = (
+        "import json, sys\n"
+        "from nbgrader.api import Gradebook\n"
+        "with Gradebook('sqlite:///gradebook.db') as gb:\n"
+        f"    s = gb.find_submission('ps1', {student!r})\n"
+        "    print(json.dumps([s.score, s.max_score]))\n"
+    )
+    r = run([str(PEER_BIN / "python"), "-c", code], cwd=course, env=peer_env())
+    if r.returncode != 0:
+        raise RuntimeError(tail(r.stderr))
+    score, max_score = json.loads(r.stdout.strip().splitlines()[-1])
+    return score, max_score
+
+
+# --------------------------------------------------------------------------- mlhw
+def mlhw_cmd(sub: Path, json_path: Path) -> list[str]:
+    return [str(MLHW), "grade", str(sub), "--assignment", "deep_chain", "--json",
+            str(json_path), "--quiet"]
+
+
+def mlhw_result(json_path: Path) -> dict:
+    return json.loads(json_path.read_text())
+
+
+def find_solution() -> Path | None:
+    for p in SOLUTION_CANDIDATES:
+        if p.is_file():
+            return p
+    return None
+
+
+def mlhw_status() -> tuple[bool, str]:
+    """Whether `mlhw grade` works on the deep_chain solution, and why not if it does not."""
+    if not MLHW.exists():
+        return False, f"{MLHW} does not exist (run ./dev.sh setup)"
+    sol = find_solution()
+    if sol is None:
+        return False, "no deep_chain solution notebook yet (looked for " + ", ".join(
+            str(p.relative_to(ROOT)) for p in SOLUTION_CANDIDATES) + ")"
+    probe = WORK / "mlhw_probe.json"
+    probe.unlink(missing_ok=True)
+    try:
+        r = run(mlhw_cmd(sol, probe))
+    except subprocess.TimeoutExpired:
+        return False, "mlhw grade timed out on the solution"
+    if r.returncode != 0 or not probe.exists():
+        return False, f"mlhw grade failed on {sol.relative_to(ROOT)} (exit {r.returncode}): " + \
+            tail(r.stderr or r.stdout, 3)
+    res = mlhw_result(probe)
+    if res.get("score") != res.get("max_score"):
+        return True, (f"warning: the solution scored {res.get('score')} / {res.get('max_score')}"
+                      " (not full marks)")
+    return True, ""
+
+
+def has_grade_class() -> bool:
+    if not MLHW.exists():
+        return False
+    r = run([str(MLHW), "grade-class", "--help"])
+    return r.returncode == 0
+
+
+# --------------------------------------------------------------------------- main
+def machine_note() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 2**20:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}){mem}, {platform.system()} {platform.release()}"
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def peer_versions() -> str:
+    code = ("import importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' for p in "
+            "('otter-grader', 'nbgrader', 'nbclient', 'ipykernel', 'numpy')))")
+    r = run([str(PEER_BIN / "python"), "-c", code])
+    return r.stdout.strip() or "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs per case (median) [5]")
+    ap.add_argument("--batch", type=int, default=20,
+                    help="copies of the solution for the batch measurement; 0 to skip [20]")
+    ap.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
+    args = ap.parse_args(argv)
+    command = "python3 benchmarks/grading.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    started = _dt.datetime.now()
+    load_before = loadavg()
+
+    if not (PEER_BIN / "otter").exists() or not (PEER_BIN / "nbgrader").exists():
+        log("peer venv missing: running benchmarks/setup_peers.sh")
+        subprocess.run(["bash", str(BENCH / "setup_peers.sh")], check=True)
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    penv = peer_env()
+
+    # ---------------------------------------------------------------- set up and verify
+    log("== verifying that every tool really grades (correct vs wrong submission)")
+    verify: list[tuple[str, str, str]] = []
+    zip_path, otter_subs = prepare_otter()
+    for name, sub in otter_subs.items():
+        r = run(otter_cmd(zip_path, sub), env=penv)
+        if r.returncode != 0:
+            raise RuntimeError(f"otter run failed on {name}:\n{tail(r.stderr or r.stdout)}")
+        s, m = otter_score(sub)
+        verify.append(("otter run", f"{name} submission", f"{s:g} / {m:g}"))
+        log(f"  otter run        {name:8s} {s:g} / {m:g}   ({r.seconds:.1f} s)")
+    course = prepare_nbgrader()
+    for student, name in STUDENTS.items():
+        r = run(nbgrader_cmd(student), cwd=course, env=penv)
+        if r.returncode != 0:
+            raise RuntimeError(f"nbgrader autograde failed on {student}:\n{tail(r.stderr)}")
+        s, m = nbgrader_score(course, student)
+        verify.append(("nbgrader autograde", f"{name} submission", f"{s:g} / {m:g}"))
+        log(f"  nbgrader         {name:8s} {s:g} / {m:g}   ({r.seconds:.1f} s)")
+
+    mlhw_ok, why = mlhw_status()
+    isolation = ""
+    mlhw_subs: dict[str, Path] = {}
+    if not mlhw_ok:
+        log(f"  mlhw: SKIPPED (c), (d), (e): {why}")
+    else:
+        if why:
+            log(f"  mlhw: {why}")
+        sol = find_solution()
+        assert sol is not None
+        d = WORK / "mlhw"
+        d.mkdir()
+        trivial = d / "trivial.ipynb"
+        trivial.write_text(json.dumps(notebook(
+            [("markdown", "# deep_chain: nothing done yet"), ("code", "import numpy as np")])))
+        wrong = d / "peers_wrong.ipynb"
+        wrong.write_text(otter_subs["wrong"].read_text())
+        mlhw_subs = {"solution": sol, "peers_nb": otter_subs["correct"], "trivial": trivial}
+        for label, sub in [("solution", sol), ("peers' correct nb", otter_subs["correct"]),
+                           ("peers' wrong nb", wrong), ("trivial", trivial)]:
+            out = d / f"verify_{label.replace(' ', '_').replace(chr(39), '')}.json"
+            r = run(mlhw_cmd(sub, out))
+            if not out.exists():
+                raise RuntimeError(f"mlhw grade wrote no JSON for {sub}:\n{tail(r.stderr)}")
+            res = mlhw_result(out)
+            isolation = res.get("isolation", isolation)
+            verify.append(("mlhw grade", label, f"{res['score']:g} / {res['max_score']:g}"))
+            log(f"  mlhw grade       {label:18s} {res['score']:g} / {res['max_score']:g}"
+                f"   ({r.seconds:.1f} s)")
+
+    # ---------------------------------------------------------------- timing
+    cases = [
+        Case("a", "otter run (otter-grader 7.0.0)", "deep_chain excerpt q1–q2, correct",
+             otter_cmd(zip_path, otter_subs["correct"]), env=penv),
+        Case("b", "nbgrader autograde (0.9.6)", "deep_chain excerpt q1–q2, correct",
+             nbgrader_cmd("alice"), cwd=course, env=penv),
+    ]
+    if mlhw_ok:
+        d = WORK / "mlhw"
+        cases += [
+            Case("c", "mlhw grade", "full deep_chain solution (q1–q8)",
+                 mlhw_cmd(mlhw_subs["solution"], d / "c.json"), is_mlhw=True),
+            Case("c'", "mlhw grade", "the peers' notebook (q1–q2 only; rest missing)",
+                 mlhw_cmd(mlhw_subs["peers_nb"], d / "c2.json"), is_mlhw=True),
+            Case("d", "mlhw grade", "trivial notebook defining nothing (engine overhead)",
+                 mlhw_cmd(mlhw_subs["trivial"], d / "d.json"), is_mlhw=True),
+        ]
+    log(f"\n== timing: {args.repeats} repeats, tools in turn")
+    for rep in range(args.repeats):
+        for c in cases:
+            c.time_once()
+        log(f"  repeat {rep + 1}/{args.repeats}: " + ", ".join(
+            f"({c.key}) {fmt_s(c.times[-1]) if c.times else 'FAILED'}" for c in cases))
+
+    # ---------------------------------------------------------------- batch
+    batch_rows: list[tuple[str, str, float | None, str]] = []
+    if mlhw_ok and args.batch > 0:
+        n = args.batch
+        bdir = WORK / "batch" / "submissions"
+        bdir.mkdir(parents=True)
+        for i in range(n):
+            shutil.copy(mlhw_subs["solution"], bdir / f"student{i:03d}.ipynb")
+        log(f"\n== batch: {n} copies of the solution")
+        t0 = time.perf_counter()
+        fails = 0
+        for i in range(n):
+            r = run(mlhw_cmd(bdir / f"student{i:03d}.ipynb", WORK / "batch" / f"r{i:03d}.json"))
+            fails += r.returncode != 0
+        total = time.perf_counter() - t0
+        note = f"{fails} failed" if fails else ""
+        batch_rows.append((f"sequential loop over `mlhw grade` ({n} processes)", f"{total:.1f}",
+                           total / n, note))
+        log(f"  sequential mlhw grade loop: {total:.1f} s total, {total / n:.2f} s/submission")
+        if has_grade_class():
+            for workers in (1, 2):
+                db = WORK / "batch" / f"grades_w{workers}.db"
+                cmd = [str(MLHW), "grade-class", str(bdir), "--assignment", "deep_chain",
+                       "--gradebook", str(db), "--workers", str(workers)]
+                r = run(cmd)
+                ok = r.returncode == 0
+                batch_rows.append((f"`mlhw grade-class --workers {workers}`", f"{r.seconds:.1f}",
+                                   r.seconds / n if ok else None,
+                                   "" if ok else f"exit {r.returncode}: {tail(r.stderr, 2)}"))
+                log(f"  mlhw grade-class --workers {workers}: {r.seconds:.1f} s"
+                    + ("" if ok else f" (exit {r.returncode})"))
+        else:
+            batch_rows.append(("`mlhw grade-class`", "—", None, "command not available yet"))
+            log("  mlhw grade-class: not available yet")
+
+    # ---------------------------------------------------------------- report
+    load_after = loadavg()
+    mlhw_ref = next((c.median for c in cases if c.key == "c"), None)
+    lines = [
+        "| case | tool | what was graded | median s / submission | min–max (s) | runs | "
+        "× mlhw (c) |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for c in cases:
+        ratio = "—"
+        if mlhw_ref and c.median:
+            ratio = f"{c.median / mlhw_ref:.1f}×"
+        runs = f"{len(c.times)}" + (f" (+{len(c.failures)} failed)" if c.failures else "")
+        lines.append(f"| ({c.key}) | {c.tool} | {c.graded} | {fmt_s(c.median)} | {c.spread} | "
+                     f"{runs} | {ratio} |")
+    table = "\n".join(lines)
+
+    speedups = []
+    if mlhw_ref:
+        for c in cases[:2]:
+            if c.median:
+                speedups.append(f"{c.tool.split(' (')[0]}: {c.median / mlhw_ref:.1f}×")
+    log("\n" + table)
+    for c in cases:
+        for f in c.failures[:2]:
+            log(f"  ({c.key}) failure: {f}")
+    if speedups:
+        log("mlhw speed-up over " + "; ".join(speedups) + " (goal: ≥ 20× over both)")
+
+    md = [
+        "# Grading time per submission: mlhw vs otter-grader vs nbgrader",
+        "",
+        f"- Date: {started:%Y-%m-%d %H:%M} (local), {args.repeats} repeats per case, median.",
+        f"- Command: `{command.strip()}` (after `bash benchmarks/setup_peers.sh`).",
+        f"- Machine: {machine_note()}; **shared with other engineers working at the same time** "
+        f"(load average {load_before} at start, {load_after} at the end), so absolute figures "
+        "are noisy; the tools take turns within each repeat so the noise falls on all alike.",
+        f"- Peers: {peer_versions()} (own venv `benchmarks/.env-peers`). "
+        "`otter run` is otter's non-container mode (`otter grade` needs Docker, absent here).",
+        f"- mlhw isolation: {isolation or 'n/a (mlhw not measured)'}.",
+        "- Each time is the wall clock of one whole command (process start, imports, kernel or "
+        "worker start, running the notebook, grading, writing results).",
+        "",
+        "## Per submission",
+        "",
+        table,
+        "",
+    ]
+    if not mlhw_ok:
+        md += [f"mlhw was **not measured**: {why}.", ""]
+    if speedups:
+        md += ["mlhw (c) speed-up: " + "; ".join(speedups) + " (goal: ≥ 20× over both).", ""]
+    md += [
+        "What is graded: the peers grade the deep_chain excerpt in `benchmarks/peers/` (q1 "
+        "`chain_forward` 10 pts, q2 `chain_backward` 20 pts: reference comparisons on random "
+        "inputs with l = 1…200 and a finite-difference check). mlhw (c) grades the *full* "
+        "deep_chain assignment (eight questions, training runs, figures, sympy answers) — "
+        "more work than the peers do; (c') is mlhw on the very notebook the peers grade.",
+        "",
+        "## Verification (scores)",
+        "",
+        "| tool | submission | score |",
+        "|---|---|---|",
+    ]
+    md += [f"| {t} | {s} | {sc} |" for t, s, sc in verify]
+    md += ["", "The wrong submission forgets the 1/m of the cost in `chain_backward`.", ""]
+    if batch_rows:
+        md += [
+            f"## Batch: {args.batch} copies of the solution (run once)",
+            "",
+            "| how | total s | s / submission | note |",
+            "|---|---:|---:|---|",
+        ]
+        md += [f"| {h} | {t} | {fmt_s(p)} | {n} |" for h, t, p, n in batch_rows]
+        md.append("")
+    if not args.no_write:
+        RESULTS.write_text("\n".join(md))
+        log(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
