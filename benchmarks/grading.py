@@ -105,7 +105,8 @@ class Run:
 
 def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+                       check=False)
     return Run(time.perf_counter() - t0, p.returncode, p.stdout, p.stderr)
 
 
@@ -440,8 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     load_after = loadavg()
     mlhw_ref = next((c.median for c in cases if c.key == "c"), None)
     lines = [
-        "| case | tool | what was graded | median s / submission | min–max (s) | runs | "
-        "× mlhw (c) |",
+        ("| case | tool | what was graded | median s / submission | min–max (s) | runs | "
+         "× mlhw (c) |"),
         "|---|---|---|---:|---:|---:|---:|",
     ]
     for c in cases:
@@ -470,14 +471,15 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- Date: {started:%Y-%m-%d %H:%M} (local), {args.repeats} repeats per case, median.",
         f"- Command: `{command.strip()}` (after `bash benchmarks/setup_peers.sh`).",
-        f"- Machine: {machine_note()}; **shared with other engineers working at the same time** "
-        f"(load average {load_before} at start, {load_after} at the end), so absolute figures "
-        "are noisy; the tools take turns within each repeat so the noise falls on all alike.",
-        f"- Peers: {peer_versions()} (own venv `benchmarks/.env-peers`). "
-        "`otter run` is otter's non-container mode (`otter grade` needs Docker, absent here).",
+        (f"- Machine: {machine_note()}; **shared with other engineers working at the same "
+         f"time** (load average {load_before} at start, {load_after} at the end), so absolute "
+         "figures are noisy; the tools take turns within each repeat so the noise falls on all "
+         "alike."),
+        (f"- Peers: {peer_versions()} (own venv `benchmarks/.env-peers`). `otter run` is "
+         "otter's non-container mode (`otter grade` needs Docker, absent here)."),
         f"- mlhw isolation: {isolation or 'n/a (mlhw not measured)'}.",
-        "- Each time is the wall clock of one whole command (process start, imports, kernel or "
-        "worker start, running the notebook, grading, writing results).",
+        ("- Each time is the wall clock of one whole command (process start, imports, kernel "
+         "or worker start, running the notebook, grading, writing results)."),
         "",
         "## Per submission",
         "",
@@ -489,11 +491,11 @@ def main(argv: list[str] | None = None) -> int:
     if speedups:
         md += ["mlhw (c) speed-up: " + "; ".join(speedups) + " (goal: ≥ 20× over both).", ""]
     md += [
-        "What is graded: the peers grade the deep_chain excerpt in `benchmarks/peers/` (q1 "
-        "`chain_forward` 10 pts, q2 `chain_backward` 20 pts: reference comparisons on random "
-        "inputs with l = 1…200 and a finite-difference check). mlhw (c) grades the *full* "
-        "deep_chain assignment (eight questions, training runs, figures, sympy answers) — "
-        "more work than the peers do; (c') is mlhw on the very notebook the peers grade.",
+        ("What is graded: the peers grade the deep_chain excerpt in `benchmarks/peers/` (q1 "
+         "`chain_forward` 10 pts, q2 `chain_backward` 20 pts: reference comparisons on random "
+         "inputs with l = 1…200 and a finite-difference check). mlhw (c) grades the *full* "
+         "deep_chain assignment (eight questions, training runs, figures, sympy answers) — "
+         "more work than the peers do; (c') is mlhw on the very notebook the peers grade."),
         "",
         "## Verification (scores)",
         "",
