@@ -1,0 +1,57 @@
+"""The checks hidden suites use: each raises CheckFailed with a message safe to show students."""
+
+from autograder.checks.arrays import (
+    FLOAT32_RTOL,
+    assert_close,
+    assert_finite,
+    assert_not_mutated,
+    assert_shape,
+    describe_call,
+    describe_value,
+    mismatch,
+)
+from autograder.checks.figures import assert_figure
+from autograder.checks.gradients import check_gradient, numerical_gradient, relative_error
+from autograder.checks.mistakes import (
+    Mistake,
+    assert_close_or_diagnose,
+    diagnose,
+    ratio_diagnosis,
+)
+from autograder.checks.statistics import (
+    assert_mean_close,
+    assert_normal,
+    assert_std_close,
+    assert_variance_ratio_in,
+    samples_needed_for_std,
+)
+from autograder.checks.symbolic import assert_choice, assert_equivalent, parse_answer
+from autograder.errors import CheckFailed
+
+__all__ = [
+    "FLOAT32_RTOL",
+    "CheckFailed",
+    "Mistake",
+    "assert_choice",
+    "assert_close",
+    "assert_close_or_diagnose",
+    "assert_equivalent",
+    "assert_figure",
+    "assert_finite",
+    "assert_mean_close",
+    "assert_normal",
+    "assert_not_mutated",
+    "assert_shape",
+    "assert_std_close",
+    "assert_variance_ratio_in",
+    "check_gradient",
+    "describe_call",
+    "describe_value",
+    "diagnose",
+    "mismatch",
+    "numerical_gradient",
+    "parse_answer",
+    "ratio_diagnosis",
+    "relative_error",
+    "samples_needed_for_std",
+]
