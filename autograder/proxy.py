@@ -1,0 +1,228 @@
+"""What suites see as ``student``: the student's names, called and read through the worker.
+
+``student.e_step(alpha, beta)`` calls the student's function in the sandbox and returns the
+decoded value (grader-side callables among the arguments become callbacks automatically);
+``student.sigma_sq`` returns a module-level value. Every call is logged with its output and
+whether it changed its inputs, so a suite can check that a function never prints and never
+modifies its arguments::
+
+    gamma = student.e_step(alpha, beta)
+    assert not student.last_call.printed
+    assert not student.last_call.changed, student.last_call.changed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autograder.errors import MissingName, StudentError
+from autograder.worker import CALLABLE, CallOutcome, Worker
+
+__all__ = ["CallRecord", "RemoteFunction", "StudentProxy", "changed_paths", "describe_value"]
+
+
+@dataclass
+class CallRecord:
+    """One call made through the proxy: what was called and what came of it."""
+
+    name: str
+    signature: str
+    outcome: CallOutcome | None = None
+    error: StudentError | None = None
+    changed: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def stdout(self) -> str:
+        if self.outcome is not None:
+            return self.outcome.stdout
+        return str(getattr(self.error, "stdout", ""))
+
+    @property
+    def stderr(self) -> str:
+        if self.outcome is not None:
+            return self.outcome.stderr
+        return str(getattr(self.error, "stderr", ""))
+
+    @property
+    def printed(self) -> bool:
+        """True if the call wrote anything to stdout or stderr."""
+        return bool(self.stdout or self.stderr)
+
+
+class RemoteFunction:
+    """A student function living in the worker; calling it returns the decoded value."""
+
+    def __init__(self, proxy: "StudentProxy", name: str, timeout: float | None = None) -> None:
+        self._proxy = proxy
+        self.name = name
+        self.timeout = timeout
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.outcome(*args, **kwargs).value
+
+    def outcome(self, *args: Any, **kwargs: Any) -> CallOutcome:
+        """Call and return the full `CallOutcome` (value, stdout, arguments after the call)."""
+        return self._proxy._call(self.name, args, kwargs, self.timeout)
+
+    def with_timeout(self, seconds: float) -> "RemoteFunction":
+        """The same function with a different wall-clock limit per call."""
+        return RemoteFunction(self._proxy, self.name, seconds)
+
+    def __repr__(self) -> str:
+        return f"<student function {self.name}>"
+
+
+class StudentProxy:
+    """The student's notebook as seen by a suite.
+
+    Parameters
+    ----------
+    worker : Worker
+        The worker holding the loaded submission.
+
+    Attributes
+    ----------
+    call_log : list of CallRecord
+        Every call made through this proxy, in order.
+    """
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.call_log: list[CallRecord] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)  # keep copy/pickle/pytest introspection local
+        return self[name]
+
+    def __getitem__(self, name: str) -> Any:
+        """``student["name"]``: like attribute access, for any name (e.g. ``call_log``)."""
+        value = self.worker.get(name)
+        return RemoteFunction(self, name) if value is CALLABLE else value
+
+    def defines(self, name: str) -> bool:
+        """True if the notebook defines ``name`` (whatever its value)."""
+        try:
+            self.worker.get(name)
+        except MissingName:
+            return False
+        except StudentError:
+            return True
+        return True
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """``student.call("f", x)`` is ``student.f(x)`` without a lookup round trip."""
+        return self._call(name, args, kwargs, None).value
+
+    @property
+    def last_call(self) -> CallRecord:
+        if not self.call_log:
+            raise LookupError("no student function has been called yet")
+        return self.call_log[-1]
+
+    @property
+    def isolation(self) -> str:
+        return self.worker.isolation
+
+    def _call(self, name: str, args: tuple, kwargs: dict, timeout: float | None) -> CallOutcome:
+        record = CallRecord(name, describe_call(name, args, kwargs))
+        self.call_log.append(record)
+        try:
+            outcome = self.worker.call(name, args, kwargs, timeout=timeout)
+        except StudentError as e:
+            record.error = e
+            raise
+        record.outcome = outcome
+        if not outcome.args_unchanged:
+            if outcome.args_after is None:
+                record.changed = ("the arguments (they could not be sent back: "
+                                  f"{outcome.args_note})",)
+            else:
+                record.changed = changed_paths(args, kwargs, outcome.args_after,
+                                               outcome.kwargs_after or {})
+        return outcome
+
+    def __repr__(self) -> str:
+        return f"<student notebook in a worker ({self.worker.isolation})>"
+
+
+# ------------------------------------------------------------------------- comparisons
+
+
+def changed_paths(args: tuple, kwargs: dict, args_after: tuple, kwargs_after: dict
+                  ) -> tuple[str, ...]:
+    """Where the arguments after a call differ from those passed (Generators excepted: a
+    function is expected to draw from its ``rng``).
+
+    Returns
+    -------
+    tuple of str
+        E.g. ``("argument 1['W1']", "keyword `lr`")``; empty if nothing changed.
+    """
+    out: list[str] = []
+    for i, (a, b) in enumerate(zip(args, args_after)):
+        _diff(a, b, f"argument {i + 1}", out)
+    if len(args) != len(args_after):
+        out.append("the number of arguments")
+    for k, a in kwargs.items():
+        if k not in kwargs_after:
+            out.append(f"keyword `{k}`")
+        else:
+            _diff(a, kwargs_after[k], f"keyword `{k}`", out)
+    return tuple(out)
+
+
+def _diff(a: Any, b: Any, where: str, out: list[str]) -> None:
+    if isinstance(a, np.random.Generator) or callable(a):
+        return
+    if isinstance(a, np.ndarray):
+        if not (isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
+                and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")):
+            out.append(where)
+        return
+    if isinstance(a, (list, tuple)):
+        if type(b) is not type(a) or len(a) != len(b):
+            out.append(where)
+            return
+        for i, (x, y) in enumerate(zip(a, b)):
+            _diff(x, y, f"{where}[{i}]", out)
+        return
+    if isinstance(a, dict):
+        if not isinstance(b, dict) or set(a) != set(b):
+            out.append(where)
+            return
+        for k in a:
+            _diff(a[k], b[k], f"{where}[{k!r}]", out)
+        return
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return
+    if type(a) is not type(b) or a != b:
+        out.append(where)
+
+
+def describe_value(v: Any) -> str:
+    """A short description for messages: shapes and dtypes, never whole arrays."""
+    if isinstance(v, np.ndarray):
+        return f"array{v.shape} {v.dtype}"
+    if isinstance(v, dict):
+        inner = ", ".join(f"{k}: {describe_value(x)}" for k, x in list(v.items())[:8])
+        return "{" + inner + (", ..." if len(v) > 8 else "") + "}"
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(describe_value(x) for x in v[:6]) + (", ..." if len(v) > 6 else "")
+        return f"[{inner}]" if isinstance(v, list) else f"({inner}{',' if len(v) == 1 else ''})"
+    if isinstance(v, np.random.Generator):
+        return "Generator"
+    if callable(v):
+        return getattr(v, "__name__", "function")
+    text = repr(v)
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def describe_call(name: str, args: tuple, kwargs: dict) -> str:
+    """``e_step(array(3, 4) float64, array(4, 5) float64)``."""
+    parts = [describe_value(a) for a in args] + [f"{k}={describe_value(v)}"
+                                                 for k, v in kwargs.items()]
+    return f"{name}({', '.join(parts)})"

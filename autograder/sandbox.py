@@ -1,0 +1,431 @@
+"""How a worker process is started: limits, bubblewrap command line, reduced-isolation fallback.
+
+With bubblewrap (Linux, grader running as root) the worker gets no network, new PID/IPC/UTS
+namespaces, a private size-limited ``/tmp`` as its working directory, read-only ``/usr``, a
+few ``/etc`` files and the Python installation, and nothing else: the repository, the
+reference package, the suites and any gradebook are simply not in its file system. bwrap
+runs as root without a user namespace and keeps only CAP_SETUID/CAP_SETGID, which
+``worker_main.py`` uses to drop to an unprivileged uid before anything else; RLIMIT_NPROC
+then really applies (root is exempt from it) and bound files are read-only to the student.
+
+Without bubblewrap the worker runs with the same rlimits, a scrubbed environment and a
+temporary working directory, and ``isolation`` says so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import resource
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+KiB, MiB, GiB = 1024, 1024**2, 1024**3
+
+HERE = Path(__file__).resolve().parent
+WORKER_MAIN = HERE / "worker_main.py"
+PROTOCOL = HERE / "protocol.py"
+SANDBOX_CODE_DIR = "/opt/mlhw"
+SANDBOX_HOME = "/tmp"
+
+ETC_FILES = (
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "nsswitch.conf", "passwd", "group",
+    "localtime", "alternatives", "os-release", "mime.types",
+)
+ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+PROTECTED_PACKAGES = ("autograder", "mlhw_ref")
+UID_RANGE = (1_900_000_000, 2_000_000_000)
+
+Isolation = Literal["auto", "bubblewrap", "reduced"]
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Limits and isolation for one submission's worker.
+
+    Parameters
+    ----------
+    call_timeout : float
+        Wall-clock seconds per call (a suite may pass a longer ``timeout`` to one call).
+    load_timeout : float
+        Wall-clock seconds per notebook cell while loading.
+    submission_timeout : float
+        Wall-clock budget for everything the submission runs (loading, restarts, calls).
+    memory_bytes : int
+        RLIMIT_AS of the worker (2 GiB by default; NumPy + OpenBLAS need ~0.3 GiB).
+    cpu_seconds : int or None
+        RLIMIT_CPU; by default the submission budget plus 10 s.
+    max_processes, max_file_bytes, max_open_files : int
+        RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE.
+    tmp_bytes : int
+        Size of the private /tmp (bubblewrap only).
+    output_cap : int
+        Bytes of stdout and of stderr kept per call and per load.
+    max_frame_bytes : int
+        Largest message the grader accepts from the worker.
+    isolation : {"auto", "bubblewrap", "reduced"}
+        "auto" uses bubblewrap when it can and otherwise reduced isolation; "bubblewrap"
+        refuses to run without it; "reduced" forces the fallback (tests, debugging).
+    python : str or None
+        Interpreter for the worker; default the grader's own (it must have NumPy).
+    uid : int or None
+        Unprivileged uid to drop to under bubblewrap; default a random one from a high range
+        so that RLIMIT_NPROC counts this worker's processes only.
+    start_timeout : float
+        Seconds to wait for the worker's ready message.
+    hidden_paths : tuple of str
+        Extra paths to hide from the worker if they lie inside something it can see.
+    read_only_paths : tuple of str
+        Extra host paths (data files) made readable at the same path inside the sandbox.
+    """
+
+    call_timeout: float = 10.0
+    load_timeout: float = 60.0
+    submission_timeout: float = 300.0
+    memory_bytes: int = 2 * GiB
+    cpu_seconds: int | None = None
+    max_processes: int = 64
+    max_file_bytes: int = 64 * MiB
+    max_open_files: int = 256
+    tmp_bytes: int = 512 * MiB
+    output_cap: int = 64 * KiB
+    max_frame_bytes: int = 256 * MiB
+    isolation: Isolation = "auto"
+    python: str | None = None
+    uid: int | None = None
+    start_timeout: float = 30.0
+    hidden_paths: tuple[str, ...] = ()
+    read_only_paths: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.isolation not in ("auto", "bubblewrap", "reduced"):
+            raise ValueError(
+                f"SandboxConfig.isolation must be 'auto', 'bubblewrap' or 'reduced', "
+                f"got {self.isolation!r}"
+            )
+        for name in ("call_timeout", "load_timeout", "submission_timeout", "start_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"SandboxConfig.{name} must be positive, got "
+                                 f"{getattr(self, name)!r}")
+
+    @property
+    def memory_text(self) -> str:
+        """The memory limit in words, e.g. ``"2 GiB"``."""
+        return format_bytes(self.memory_bytes)
+
+
+def format_bytes(n: float) -> str:
+    """``2147483648 -> "2 GiB"``, ``65536 -> "64 KiB"``."""
+    for unit, size in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+@dataclass
+class LaunchPlan:
+    """Everything needed to start one worker process."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    limits: list[tuple[str, int, int]]
+    pass_fds: tuple[int, ...]
+    bubblewrap: bool
+    isolation: str
+    temp_dir: str | None = None
+
+    def preexec(self) -> Callable[[], None]:
+        """A preexec_fn applying the rlimits in the child before exec (resource calls only)."""
+        limits = [(getattr(resource, name), soft, hard) for name, soft, hard in self.limits
+                  if hasattr(resource, name)]
+
+        def apply() -> None:
+            for res, soft, hard in limits:
+                try:
+                    resource.setrlimit(res, (soft, hard))
+                except (ValueError, OSError):
+                    pass  # worker_main re-applies each limit and lowers what it can
+
+        return apply
+
+
+def bwrap_path() -> str | None:
+    """The bubblewrap binary, if installed."""
+    return shutil.which("bwrap") or (
+        "/usr/bin/bwrap" if os.access("/usr/bin/bwrap", os.X_OK) else None
+    )
+
+
+def choose_isolation(config: SandboxConfig) -> tuple[bool, str]:
+    """Decide between bubblewrap and reduced isolation.
+
+    Returns
+    -------
+    use_bwrap : bool
+    description : str
+        ``"bubblewrap"`` or ``"reduced: <why> (rlimits, scrubbed env, temp dir)"``.
+
+    Raises
+    ------
+    RuntimeError
+        If ``config.isolation == "bubblewrap"`` and bubblewrap cannot be used here.
+    """
+    why = None
+    if config.isolation == "reduced":
+        why = "bubblewrap disabled by configuration"
+    elif not sys.platform.startswith("linux"):
+        why = f"no bubblewrap on {sys.platform}"
+    elif bwrap_path() is None:
+        why = "no bubblewrap"
+    elif os.geteuid() != 0:
+        why = "not running as root, so the worker cannot switch to a private uid"
+    if why is None:
+        return True, "bubblewrap"
+    if config.isolation == "bubblewrap":
+        raise RuntimeError(
+            f"SandboxConfig(isolation='bubblewrap') but {why}; install bubblewrap "
+            f"(apt-get install bubblewrap) and grade as root, or use isolation='auto'"
+        )
+    return False, reduced_isolation(why)
+
+
+def reduced_isolation(why: str) -> str:
+    return f"reduced: {why} (rlimits, scrubbed env, temp dir)"
+
+
+def rlimits(config: SandboxConfig, *, bubblewrap: bool) -> list[tuple[str, int, int]]:
+    """The (name, soft, hard) rlimits of a worker."""
+    cpu = config.cpu_seconds or int(config.submission_timeout) + 10
+    nproc = config.max_processes
+    if not bubblewrap and os.geteuid() != 0:
+        # Without a private uid RLIMIT_NPROC counts all of this user's processes.
+        nproc += _count_own_tasks()
+    return [
+        ("RLIMIT_CPU", cpu, cpu + 1),
+        ("RLIMIT_AS", config.memory_bytes, config.memory_bytes),
+        ("RLIMIT_NPROC", nproc, nproc),
+        ("RLIMIT_FSIZE", config.max_file_bytes, config.max_file_bytes),
+        ("RLIMIT_NOFILE", config.max_open_files, config.max_open_files),
+        ("RLIMIT_CORE", 0, 0),
+    ]
+
+
+def _count_own_tasks() -> int:
+    uid, n = os.getuid(), 0
+    try:
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    if os.stat(f"/proc/{pid}").st_uid == uid:
+                        n += len(os.listdir(f"/proc/{pid}/task"))
+                except OSError:
+                    pass
+    except OSError:
+        return 4096  # no /proc: stay out of the way rather than break the worker
+    return n
+
+
+def worker_env(home: str) -> dict[str, str]:
+    """The scrubbed environment of a worker (nothing inherited from the grader)."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "NUMBA_NUM_THREADS": "1",
+        "NUMBA_CACHE_DIR": os.path.join(home, ".numba"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+    }
+
+
+def plan_launch(config: SandboxConfig, req_fd: int, resp_fd: int, *, bubblewrap: bool,
+                isolation: str) -> LaunchPlan:
+    """Build the command line, environment and limits of one worker.
+
+    Parameters
+    ----------
+    req_fd, resp_fd : int
+        The worker's ends of the request (read) and response (write) pipes; they keep their
+        numbers in the worker.
+    bubblewrap : bool
+        From `choose_isolation`.
+    isolation : str
+        Description recorded with every result.
+    """
+    python = config.python or sys.executable
+    limits = rlimits(config, bubblewrap=bubblewrap)
+    worker_cfg = {
+        "req_fd": req_fd, "resp_fd": resp_fd, "limits": limits,
+        "max_frame_bytes": config.max_frame_bytes,
+        "uid": None, "blocked_modules": [] if bubblewrap else list(PROTECTED_PACKAGES),
+    }
+    if not bubblewrap:
+        temp_dir = tempfile.mkdtemp(prefix="mlhw-worker-")
+        argv = [python, "-I", "-B", str(WORKER_MAIN), json.dumps(worker_cfg)]
+        return LaunchPlan(argv, worker_env(temp_dir), temp_dir, limits, (req_fd, resp_fd),
+                          False, isolation, temp_dir)
+    worker_cfg["uid"] = config.uid if config.uid is not None else random.randrange(*UID_RANGE)
+    main_in_box = f"{SANDBOX_CODE_DIR}/{WORKER_MAIN.name}"
+    argv = bwrap_args(config, python) + [
+        "--", python, "-I", "-B", main_in_box, json.dumps(worker_cfg),
+    ]
+    return LaunchPlan(argv, worker_env(SANDBOX_HOME), "/", limits, (req_fd, resp_fd),
+                      True, isolation)
+
+
+def bwrap_args(config: SandboxConfig, python: str) -> list[str]:
+    """The bubblewrap options (everything before ``--``)."""
+    args = [
+        bwrap_path() or "bwrap",
+        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+        "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+        "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+        "--hostname", "sandbox",
+        "--ro-bind", "/usr", "/usr",
+    ]
+    for name in ROOT_LINKS:
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in ETC_FILES:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(config.tmp_bytes), "--tmpfs", "/tmp"]
+    made: set[str] = {"/", "/usr", "/tmp", "/etc", "/proc", "/dev"}
+    sources = python_roots(python) + [
+        os.path.realpath(p) for p in config.read_only_paths if os.path.exists(p)
+    ]
+    bound: list[str] = []
+    for src in sources:
+        if any(_inside(src, b) for b in bound + ["/usr"]):
+            continue
+        args += _parents(src, made)
+        args += ["--ro-bind", src, src]
+        made.add(src)
+        bound.append(src)
+    for hidden in protected_paths(config):
+        if any(_inside(hidden, b) for b in bound):
+            args += (["--tmpfs", hidden] if os.path.isdir(hidden)
+                     else ["--ro-bind", "/dev/null", hidden])
+    args += _parents(SANDBOX_CODE_DIR + "/x", made)
+    args += ["--perms", "0755", "--dir", SANDBOX_CODE_DIR]
+    for path in (WORKER_MAIN, PROTOCOL):
+        args += ["--ro-bind", str(path), f"{SANDBOX_CODE_DIR}/{path.name}"]
+    args += ["--chdir", SANDBOX_HOME]
+    return args
+
+
+def python_roots(python: str) -> list[str]:
+    """Directories holding the interpreter, its standard library and the environment's
+    site-packages, symlinks resolved (e.g. a venv and the pyenv installation it points to)."""
+    roots = []
+    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                  os.path.dirname(os.path.dirname(os.path.realpath(python))),
+                  os.path.dirname(os.path.dirname(os.path.abspath(python)))]
+    for c in candidates:
+        real = os.path.realpath(c)
+        if real not in roots and real != "/":
+            roots.append(real)
+    roots.sort(key=len)
+    return roots
+
+
+def protected_paths(config: SandboxConfig) -> list[str]:
+    """Where the grader's own code, the reference, the solutions and the suites live."""
+    paths = []
+    for name in PROTECTED_PACKAGES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None:
+            for loc in list(spec.submodule_search_locations or []) or [spec.origin]:
+                if loc:
+                    paths.append(os.path.realpath(loc))
+    repo = HERE.parent
+    for extra in ("solutions", "mlhw_ref", "autograder"):
+        paths.append(str(repo / extra))
+    paths += [os.path.realpath(p) for p in config.hidden_paths]
+    return [p for i, p in enumerate(paths) if p not in paths[:i] and os.path.exists(p)]
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _parents(path: str, made: set[str]) -> list[str]:
+    """``--dir`` options (mode 0755) for the missing parents of ``path``: bwrap would
+    otherwise create them 0700 and the unprivileged uid could not traverse them."""
+    args = []
+    parts = Path(path).parent.parts
+    for i in range(2, len(parts) + 1):
+        p = str(Path(*parts[:i]))
+        if p not in made:
+            args += ["--perms", "0755", "--dir", p]
+            made.add(p)
+    return args
+
+
+_SIGNAL_WORDS = {
+    "SIGSEGV": "a segmentation fault (SIGSEGV)",
+    "SIGBUS": "a bus error (SIGBUS)",
+    "SIGABRT": "an abort (SIGABRT)",
+    "SIGFPE": "a floating-point exception (SIGFPE)",
+    "SIGILL": "an illegal instruction (SIGILL)",
+    "SIGKILL": "SIGKILL",
+    "SIGTERM": "SIGTERM",
+}
+_MEMORY_HINTS = ("MemoryError", "Cannot allocate memory", "bad_alloc", "out of memory",
+                 "OpenBLAS blas_thread_init", "failed to allocate")
+
+
+def describe_exit(returncode: int | None, stderr_tail: str, *, bubblewrap: bool,
+                  config: SandboxConfig) -> str:
+    """Explain in words why a worker process ended.
+
+    Parameters
+    ----------
+    returncode : int or None
+        As from ``Popen.returncode``; under bubblewrap a child killed by signal N shows as
+        128 + N.
+    stderr_tail : str
+        The last bytes the worker wrote to stderr (to recognise memory exhaustion).
+    """
+    import signal as _signal
+
+    if any(h in stderr_tail for h in _MEMORY_HINTS):
+        return f"it ran out of memory (limit {format_bytes(config.memory_bytes)})"
+    if returncode is None:
+        return "it stopped answering"
+    signo = -returncode if returncode < 0 else (
+        returncode - 128 if bubblewrap and 128 < returncode < 128 + 65 else 0)
+    if signo:
+        try:
+            name = _signal.Signals(signo).name
+        except ValueError:
+            name = f"signal {signo}"
+        if name == "SIGXCPU":
+            cpu = config.cpu_seconds or int(config.submission_timeout) + 10
+            return f"it used up its CPU time limit ({cpu} s)"
+        if name == "SIGXFSZ":
+            return f"it wrote a file larger than {format_bytes(config.max_file_bytes)}"
+        return f"it was killed by {_SIGNAL_WORDS.get(name, name)}"
+    return (f"the process exited with status {returncode} (the code called "
+            f"os._exit({returncode}) or something like it)")

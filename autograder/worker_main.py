@@ -1,0 +1,380 @@
+"""The program that runs *inside* the sandbox: it runs the student's cells, then serves calls.
+
+Self-contained on purpose: ``autograder`` is invisible in the sandbox, so this file imports
+nothing from it. ``protocol.py`` (stdlib + NumPy only) sits next to this file (bound
+read-only at ``/opt/mlhw/`` under bubblewrap) and is loaded from its path.
+
+Started as ``python -I -B worker_main.py CONFIG_JSON``. In order, before any student code:
+drop root to the configured uid (bubblewrap mode), re-apply the rlimits, forbid regaining
+privileges, close the protocol pipes in forked children, take private references to what
+the protocol needs, then answer ``ready`` on the response pipe. Requests arrive on the
+request pipe; the student owns fds 0-2 (stdin is /dev/null, stdout/stderr are drained and
+capped by the grader).
+
+The student's cells run in one module namespace registered as ``sys.modules["__main__"]``
+with ``__name__ == "__main__"``, as in a Jupyter kernel, so code behaves as it did in the
+notebook (dataclasses, pickling-by-name and ``if __name__ == "__main__":`` blocks included).
+"""
+
+import builtins as _builtins_module
+
+# Private builtins for every function of this file: a student who rebinds ``builtins.len``
+# or ``builtins.isinstance`` cannot change how the worker behaves.
+__builtins__ = dict(_builtins_module.__dict__)
+
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+_CONFIG = json.loads(sys.argv[1])
+_REQ, _RESP = _CONFIG["req_fd"], _CONFIG["resp_fd"]
+
+
+def _drop_privileges(uid):
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise SystemExit("worker: could not drop root privileges")
+
+
+def _apply_limits(limits):
+    import resource
+
+    for name, soft, hard in limits:
+        res = getattr(resource, name, None)
+        if res is None:
+            continue
+        try:
+            resource.setrlimit(res, (soft, hard))
+        except (ValueError, OSError):
+            # Lowering is always allowed; raising above an inherited hard limit is not.
+            cur_soft, cur_hard = resource.getrlimit(res)
+            resource.setrlimit(res, (min(soft, cur_hard), cur_hard))
+
+
+def _no_new_privs():
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: setuid binaries stay powerless
+    except Exception:
+        pass
+
+
+if _CONFIG.get("uid") is not None and os.getuid() == 0:
+    _drop_privileges(_CONFIG["uid"])
+_apply_limits(_CONFIG["limits"])
+if sys.platform.startswith("linux"):
+    _no_new_privs()
+
+os.set_inheritable(_REQ, False)
+os.set_inheritable(_RESP, False)
+_MAIN_PID = os.getpid()
+
+
+def _close_channel_in_child():
+    # A student's fork must never read requests or write replies meant for the worker.
+    for fd in (_REQ, _RESP):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+os.register_at_fork(after_in_child=_close_channel_in_child)
+
+import _thread  # noqa: E402
+import importlib.util  # noqa: E402
+import linecache  # noqa: E402
+import traceback  # noqa: E402
+import types  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location(
+    "_mlhw_protocol", os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocol.py")
+)
+P = importlib.util.module_from_spec(_spec)
+sys.modules["_mlhw_protocol"] = P  # dataclasses look their module up while being created
+_spec.loader.exec_module(P)
+del sys.modules["_mlhw_protocol"]
+
+_MAIN_THREAD = _thread.get_ident()
+_MAX_FRAME = _CONFIG["max_frame_bytes"]
+_MAX_MESSAGE = 2000
+_TB_FRAMES = 5
+_getpid, _exit, _read, _write = os.getpid, os._exit, os.read, os.write
+_seq_stack = []
+
+
+class _Blocked:
+    """Meta-path finder refusing grader packages (only needed without bubblewrap)."""
+
+    def __init__(self, names):
+        self.names = frozenset(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
+
+
+def _isolate_imports():
+    # Editable installs put a finder on sys.meta_path that points into the repository.
+    sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in type(f).__name__]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if "editable" not in repr(h).lower()]
+    for name in list(sys.modules):
+        if name.startswith("__editable__"):
+            del sys.modules[name]
+    if _CONFIG.get("blocked_modules"):
+        sys.meta_path.insert(0, _Blocked(_CONFIG["blocked_modules"]))
+
+
+# --------------------------------------------------------------------------------- channel
+
+
+def _read_exact(n):
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
+    while got < n:
+        try:
+            k = os.readv(_REQ, [view[got:]])
+        except InterruptedError:
+            continue
+        if k == 0:
+            _exit(0)  # the grader closed the channel: we are done
+        got += k
+    return buf
+
+
+def _recv():
+    n = int.from_bytes(_read_exact(4), "little")
+    return P.unpack_payload(_read_exact(n))
+
+
+def _send(msg, blobs=()):
+    if _getpid() != _MAIN_PID:
+        _exit(0)
+    for buf in P.pack_frame(msg, blobs):
+        view = memoryview(buf).cast("B")
+        while view:
+            try:
+                view = view[_write(_RESP, view):]
+            except InterruptedError:
+                continue
+
+
+def _flush_output():
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+# --------------------------------------------------------------------------------- student
+
+
+def _safe_str(obj):
+    try:
+        text = str(obj)
+    except BaseException:
+        return "<the message could not be printed>"
+    if type(text) is not str:
+        return "<the message could not be printed>"
+    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + " [...]"
+
+
+def _error_info(exc):
+    """Type, message and the student's own last frames (cells only, no worker internals)."""
+    exc_type = type(exc)
+    name = getattr(exc_type, "__name__", "Exception")
+    message = _safe_str(exc)
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if f.filename.startswith("<cell ")]
+        lines = traceback.format_list(frames[-_TB_FRAMES:])
+        if isinstance(exc, SyntaxError):
+            lines += traceback.format_exception_only(exc_type, exc)[:-1]
+        tb = "".join(lines) + f"{name}: {message}"
+    except BaseException:
+        tb = f"{name}: {message}"
+    if isinstance(exc, MemoryError):
+        kind = "memory"
+    elif isinstance(exc, NotImplementedError):
+        kind = "not_attempted"
+    else:
+        kind = "exception"
+    return {"kind": kind, "type": name, "message": message, "traceback": tb}
+
+
+def _after_student():
+    if _getpid() != _MAIN_PID:
+        _exit(0)  # a forked child returned into the worker: it must not answer
+    _flush_output()
+
+
+def _invoke_callback(fid, args, kwargs):
+    if _thread.get_ident() != _MAIN_THREAD:
+        raise RuntimeError("the grader's functions can only be called from the main thread")
+    try:
+        header, blobs = P.encode((args, kwargs))
+    except P.UnsupportedValue as e:
+        raise TypeError(f"the grader's function only accepts plain data; you passed {e}") from None
+    _flush_output()
+    _send({"op": "callback", "seq": _seq_stack[-1], "id": fid, "args": header}, blobs)
+    while True:
+        msg, blobs = _recv()
+        op = msg.get("op")
+        if op == "callback_result":
+            return P.decode(msg["value"], blobs, function_stub=_stub)
+        if op == "callback_error":
+            exc_type = getattr(_builtins_module, str(msg.get("type")), None)
+            if not (isinstance(exc_type, type) and issubclass(exc_type, Exception)):
+                exc_type = RuntimeError
+            raise exc_type(str(msg.get("message")))
+        _dispatch(msg, blobs)  # a nested request from inside the grader's function
+
+
+def _stub(fid):
+    return P.CallbackStub(fid, _invoke_callback)
+
+
+class _Worker:
+    def __init__(self):
+        self.module = types.ModuleType("__main__")
+        self.module.__dict__["__builtins__"] = _builtins_module
+        self.ns = self.module.__dict__
+        sys.modules["__main__"] = self.module
+        sys.argv[:] = [""]
+
+    def op_load(self, msg, blobs):
+        index, source = int(msg["index"]), str(msg["source"])
+        filename = f"<cell {index}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        try:
+            code = compile(source, filename, "exec", dont_inherit=True)
+            exec(code, self.ns)
+            error = None
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt are student errors too
+            error = _error_info(exc)
+        _after_student()
+        return {"op": "done", "error": error}, []
+
+    def _lookup(self, name):
+        if name not in self.ns:
+            return None, {"op": "raise", "kind": "missing", "type": "", "traceback": "",
+                          "message": f"your notebook does not define `{name}`"}
+        return self.ns[name], None
+
+    def op_get(self, msg, blobs):
+        value, err = self._lookup(str(msg["name"]))
+        if err:
+            return err, []
+        module = getattr(type(value), "__module__", "") or ""
+        if callable(value) and not str(module).startswith("sympy"):
+            return {"op": "callable"}, []
+        return self._reply_value(str(msg["name"]), value, None, None)
+
+    def op_call(self, msg, blobs):
+        name = str(msg["name"])
+        fn, err = self._lookup(name)
+        if err:
+            return err, []
+        if not callable(fn):
+            return {"op": "raise", "kind": "missing", "type": "", "traceback": "",
+                    "message": f"`{name}` in your notebook is a {type(fn).__name__}, "
+                               f"not a function"}, []
+        args, kwargs = P.decode(msg["args"], blobs, function_stub=_stub)
+        try:
+            value = fn(*args, **kwargs)
+        except BaseException as exc:
+            info = _error_info(exc)
+            _after_student()
+            return {"op": "raise", **info}, []
+        _after_student()
+        if not msg.get("want_args", True):
+            return self._reply_value(name, value, None, None)
+        return self._reply_value(name, value, (args, kwargs), (msg["args"], blobs))
+
+    def _reply_value(self, name, value, args, sent):
+        blobs = []
+        reply = {"op": "return", "value": None, "args": None, "args_same": args is None}
+        if args is not None:
+            # Arguments first, in their own blob numbering, to compare with what was sent.
+            try:
+                args_header = P.encode(args, blobs=blobs)
+            except BaseException as e:
+                blobs.clear()
+                reply["args_error"] = _safe_str(e)
+            else:
+                sent_header, sent_blobs = sent
+                if args_header == sent_header and P.blobs_equal(blobs, sent_blobs):
+                    blobs.clear()
+                    reply["args_same"] = True
+                else:
+                    reply["args"] = args_header
+        n_args_blobs = len(blobs)
+        try:
+            reply["value"] = P.encode(value, blobs=blobs)
+        except P.UnsupportedValue as e:
+            return _raise("bad_return", f"`{name}` returned {e}"), []
+        except BaseException as exc:  # e.g. a sympy object whose __str__ raises
+            return _raise("bad_return", f"`{name}` returned a value that could not be read "
+                                        f"({type(exc).__name__}: {_safe_str(exc)})"), []
+        limit = _MAX_FRAME - 1024 * 1024
+        if sum(memoryview(b).nbytes for b in blobs) > limit and n_args_blobs:
+            # Drop the changed arguments first: the return value matters more.
+            del blobs[:n_args_blobs]
+            reply["args"] = None
+            reply["args_error"] = "the changed arguments are too large to send back"
+            reply["value"] = P.encode(value, blobs=(blobs := []))
+        size = sum(memoryview(b).nbytes for b in blobs)
+        if size > limit:
+            return _raise("bad_return", f"`{name}` returned {size / 2**20:.0f} MiB of data; "
+                                        f"the limit is {_MAX_FRAME / 2**20:.0f} MiB"), []
+        return reply, blobs
+
+
+def _raise(kind, message, exc_type="", tb=""):
+    return {"op": "raise", "kind": kind, "type": exc_type, "message": message, "traceback": tb}
+
+
+_W = None
+
+
+def _dispatch(msg, blobs):
+    op = msg.get("op")
+    seq = msg.get("seq")
+    if op == "exit":
+        _flush_output()
+        _exit(0)
+    handler = getattr(_W, f"op_{op}", None)
+    _seq_stack.append(seq)
+    try:
+        if handler is None:
+            reply, out = {"op": "raise", "kind": "internal", "type": "", "traceback": "",
+                          "message": f"unknown request {op!r}"}, []
+        else:
+            reply, out = handler(msg, blobs)
+    except P.ProtocolError as e:
+        reply, out = {"op": "raise", "kind": "internal", "type": "", "traceback": "",
+                      "message": f"bad request: {e}"}, []
+    finally:
+        _seq_stack.pop()
+    reply["seq"] = seq
+    _send(reply, out)
+
+
+def main():
+    global _W
+    _isolate_imports()
+    _W = _Worker()
+    _send({"op": "ready", "pid": os.getpid(), "uid": os.getuid(), "seq": 0})
+    while True:
+        msg, blobs = _recv()
+        _dispatch(msg, blobs)
+
+
+if __name__ == "__main__":
+    main()
