@@ -449,7 +449,7 @@ def assert_equivalent(answer: Any, expected: Any, symbols: Mapping[str, sympy.Sy
     pairs = list(zip(got, want)) if tuple_len is not None else [(got, want)]
     decimal = _has_float_literal(answer)
     for i, (a, b) in enumerate(pairs):
-        shown = _short_text(answer if tuple_len is None else a)
+        shown = _short_text(answer if tuple_len is None else _element_text(answer, i, a))
         what = f"your answer {shown}" if tuple_len is None else \
             f"element {i + 1} of your answer, {shown},"
         problem = _compare_one(a, b, assumptions, sampler, seed, timeout, numeric_ok, decimal)
@@ -462,6 +462,18 @@ def assert_equivalent(answer: Any, expected: Any, symbols: Mapping[str, sympy.Sy
             raise CheckFailed(message)
 
 
+def _element_text(answer: Any, i: int, parsed: Any) -> Any:
+    """What the student wrote for element ``i`` of a tuple answer."""
+    if isinstance(answer, list | tuple):
+        return answer[i]
+    if isinstance(answer, str):
+        text = _normalise_text(answer)[0]
+        body = ast.parse(text, mode="eval").body  # parsed before, so this succeeds
+        if isinstance(body, ast.Tuple):
+            return ast.get_source_segment(text, body.elts[i]) or parsed
+    return parsed
+
+
 def _short_text(answer: Any, limit: int = 80) -> str:
     text = answer if isinstance(answer, str) else sympy.sstr(answer) \
         if isinstance(answer, sympy.Basic) else repr(answer)
@@ -471,11 +483,11 @@ def _short_text(answer: Any, limit: int = 80) -> str:
 
 def _compare_one(a: Any, b: Any, assumptions: Mapping[str, str], sampler: Sampler | None,
                  seed: int, timeout: float, numeric_ok: bool, decimal: bool) -> str | None:
-    if a == b:
-        return None
     numeric = not (a.free_symbols or b.free_symbols)
     if numeric and decimal and not numeric_ok:
         return "is a decimal number; give the exact expression (e.g. 1/4 or 5*sech(5)**2)"
+    if a == b:
+        return None
     outcome = _run_with_deadline(lambda: _verdict(a, b, assumptions, sampler, seed), timeout)
     if outcome is None or outcome[0] != "ok":
         return "could not be checked in time; write it in a simpler form"
@@ -491,7 +503,7 @@ def _compare_one(a: Any, b: Any, assumptions: Mapping[str, str], sampler: Sample
 
 
 def _choice_key(text: str) -> str:
-    return " ".join(str(text).strip().strip("'\"").strip().rstrip(".").lower().split())
+    return " ".join(str(text).strip(" \t\r\n'\".").lower().split())
 
 
 def assert_choice(answer: Any, expected: str, options: Sequence[str], *, name: str = "answer") -> None:
