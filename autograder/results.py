@@ -70,7 +70,9 @@ class TestResult:
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "score", _number(self.score, f"score of {self.name!r}"))
-        object.__setattr__(self, "max_score", _number(self.max_score, f"max_score of {self.name!r}"))
+        object.__setattr__(
+            self, "max_score", _number(self.max_score, f"max_score of {self.name!r}")
+        )
         object.__setattr__(self, "duration", _number(self.duration, f"duration of {self.name!r}"))
         if self.visibility not in VISIBILITIES:
             raise ValueError(
@@ -201,7 +203,9 @@ class SubmissionResult:
                 out.append(QuestionSummary(question, 0.0, 0.0, Status.MANUAL))
         return out
 
-    def student_view(self, *, after_due_date: bool = False, published: bool = False) -> SubmissionResult:
+    def student_view(
+        self, *, after_due_date: bool = False, published: bool = False
+    ) -> SubmissionResult:
         """The result as its student may see it now: tests not yet visible are left out."""
         shown = {"visible"}
         if after_due_date:

@@ -71,8 +71,9 @@ def describe_value(value: Any) -> str:
     return f"<{type(value).__name__}>"
 
 
-def describe_call(name: str, args: Mapping[str, Any] | Sequence[Any] = (),
-                  kwargs: Mapping[str, Any] | None = None) -> str:
+def describe_call(
+    name: str, args: Mapping[str, Any] | Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None
+) -> str:
     """``"chain_backward(u (100, 5), h (101, 5), y (5,), w (100,))"``: a call by its shapes.
 
     ``args`` is either a mapping from parameter names to values or a sequence of positional
@@ -129,9 +130,16 @@ def _shape_hint(got: tuple[int, ...], want: tuple[int, ...]) -> str:
     return ""
 
 
-def mismatch(actual: Any, expected: Any, *, rtol: float = 1e-7, atol: float = 1e-10,
-             name: str = "result", allow_float32: bool = True,
-             allow_list: bool = False) -> str | None:
+def mismatch(
+    actual: Any,
+    expected: Any,
+    *,
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    name: str = "result",
+    allow_float32: bool = True,
+    allow_list: bool = False,
+) -> str | None:
     """Why ``actual`` does not match ``expected`` (a message), or None when it does."""
     blocks = _compare(actual, expected, name, (rtol, atol, allow_float32, allow_list))
     if not blocks:
@@ -142,9 +150,17 @@ def mismatch(actual: Any, expected: Any, *, rtol: float = 1e-7, atol: float = 1e
     return "\n".join(shown)
 
 
-def assert_close(actual: Any, expected: Any, *, rtol: float = 1e-7, atol: float = 1e-10,
-                 name: str = "result", called: str | None = None, allow_float32: bool = True,
-                 allow_list: bool = False) -> None:
+def assert_close(
+    actual: Any,
+    expected: Any,
+    *,
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    name: str = "result",
+    called: str | None = None,
+    allow_float32: bool = True,
+    allow_list: bool = False,
+) -> None:
     """Raise CheckFailed unless ``actual`` matches ``expected`` within the tolerances.
 
     ``expected`` decides the structure: arrays compare element-wise
@@ -153,8 +169,15 @@ def assert_close(actual: Any, expected: Any, *, rtol: float = 1e-7, atol: float 
     for either), dicts key by key (extra keys are ignored). ``allow_list`` accepts a list where
     an array is expected.
     """
-    problem = mismatch(actual, expected, rtol=rtol, atol=atol, name=name,
-                       allow_float32=allow_float32, allow_list=allow_list)
+    problem = mismatch(
+        actual,
+        expected,
+        rtol=rtol,
+        atol=atol,
+        name=name,
+        allow_float32=allow_float32,
+        allow_list=allow_list,
+    )
     if problem is not None:
         raise CheckFailed(with_call(problem, called))
 
@@ -175,11 +198,16 @@ Tol = tuple[float, float, bool, bool]
 def _compare(actual: Any, expected: Any, name: str, tol: Tol) -> list[str]:
     if expected is None or isinstance(expected, str | bool | np.bool_):
         same = type(actual) is type(expected) or (
-            isinstance(expected, bool | np.bool_) and isinstance(actual, bool | np.bool_))
+            isinstance(expected, bool | np.bool_) and isinstance(actual, bool | np.bool_)
+        )
         if same and actual == expected:
             return []
-        return [f"{name}: expected {_fmt(expected) if expected is not None else 'None'}, "
-                f"got {_what(actual)}"]
+        return [
+            (
+                f"{name}: expected {_fmt(expected) if expected is not None else 'None'}, "
+                f"got {_what(actual)}"
+            )
+        ]
     if isinstance(expected, Mapping):
         return _compare_dict(actual, expected, name, tol)
     if isinstance(expected, list | tuple):
@@ -193,11 +221,17 @@ def _compare(actual: Any, expected: Any, name: str, tol: Tol) -> list[str]:
 
 def _compare_dict(actual: Any, expected: Mapping[Any, Any], name: str, tol: Tol) -> list[str]:
     if not isinstance(actual, Mapping):
-        return [f"{name} should be a dict with keys {sorted(map(str, expected))}, got {_what(actual)}"]
+        return [
+            f"{name} should be a dict with keys {sorted(map(str, expected))}, got {_what(actual)}"
+        ]
     missing = [k for k in expected if k not in actual]
     if missing:
-        return [f"{name} is missing the key(s) {', '.join(map(repr, missing))} "
-                f"(it has {', '.join(map(repr, list(actual)[:8])) or 'no keys'})"]
+        return [
+            (
+                f"{name} is missing the key(s) {', '.join(map(repr, missing))} "
+                f"(it has {', '.join(map(repr, list(actual)[:8])) or 'no keys'})"
+            )
+        ]
     out: list[str] = []
     for key in expected:
         out += _compare(actual[key], expected[key], f"{name}[{key!r}]", tol)
@@ -229,8 +263,10 @@ def _compare_scalar(actual: Any, expected: Any, name: str, tol: Tol) -> list[str
         return [f"{name} should be a real number, got the complex number {_fmt(a)}"]
     if np.asarray(a).dtype in (np.float32, np.complex64) and tol[2]:
         rtol, atol = max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_RTOL * abs(e))
-    a, e = complex(a) if np.iscomplexobj(a) else float(a), (
-        complex(e) if np.iscomplexobj(e) else float(e))
+    a, e = (
+        complex(a) if np.iscomplexobj(a) else float(a),
+        (complex(e) if np.iscomplexobj(e) else float(e)),
+    )
     if a == e or (_isnan(a) and _isnan(e)):
         return []
     err = abs(a - e)
@@ -243,11 +279,11 @@ def _compare_scalar(actual: Any, expected: Any, name: str, tol: Tol) -> list[str
     return [f"{name}: expected {_fmt(e)}, got {_fmt(a)}{extra}"]
 
 
-def _isnan(x: complex | float) -> bool:
-    return x != x
+def _isnan(x: complex) -> bool:
+    return bool(np.isnan(x))
 
 
-def _finite(x: complex | float) -> bool:
+def _finite(x: complex) -> bool:
     return bool(np.isfinite(x))
 
 
@@ -259,15 +295,23 @@ def _compare_array(actual: Any, expected: np.ndarray, name: str, tol: Tol) -> li
             return [f"{name}: could not read your list as an array of shape {expected.shape}"]
     if not isinstance(actual, np.ndarray):
         hint = " — return np.asarray(...)" if isinstance(actual, list | tuple) else ""
-        return [f"{name} should be an array of shape {tuple(expected.shape)}, "
-                f"got {_what(actual)}{hint}"]
+        return [
+            (
+                f"{name} should be an array of shape {tuple(expected.shape)}, "
+                f"got {_what(actual)}{hint}"
+            )
+        ]
     kind = actual.dtype.kind
     if kind not in "biufc" or (kind == "c" and expected.dtype.kind != "c"):
         what = "complex" if kind == "c" else "non-numeric"
         return [f"{name} has {what} dtype {actual.dtype}; expected real numbers ({expected.dtype})"]
     if actual.shape != expected.shape:
-        return [f"{name}: expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
-                f"{_shape_hint(actual.shape, expected.shape)}"]
+        return [
+            (
+                f"{name}: expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
+                f"{_shape_hint(actual.shape, expected.shape)}"
+            )
+        ]
     if expected.dtype.kind == "b":
         return _compare_exact(actual, expected, name)
     rtol, atol = tol[0], tol[1]
@@ -276,8 +320,12 @@ def _compare_array(actual: Any, expected: np.ndarray, name: str, tol: Tol) -> li
         return [f"{name} is float16, which is too imprecise here; compute in float64"]
     if actual.dtype in (np.float32, np.complex64):
         if not tol[2]:
-            return [f"{name} is {actual.dtype}; this check needs float64 — compute in float64 "
-                    "(e.g. np.asarray(x, dtype=float))"]
+            return [
+                (
+                    f"{name} is {actual.dtype}; this check needs float64 — compute in float64 "
+                    "(e.g. np.asarray(x, dtype=float))"
+                )
+            ]
         finite_e = np.abs(expected[np.isfinite(expected)])
         scale = float(finite_e.max()) if finite_e.size else 0.0
         rtol, atol = max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_RTOL * scale)
@@ -290,12 +338,17 @@ def _compare_exact(actual: np.ndarray, expected: np.ndarray, name: str) -> list[
     if not bad.any():
         return []
     first = tuple(int(i) for i in np.argwhere(bad)[0])
-    return [f"{name}: {int(bad.sum())} of {bad.size} entries differ; first at {_index(first)}: "
-            f"expected {_fmt(expected[first])}, got {_fmt(actual[first])}"]
+    return [
+        (
+            f"{name}: {int(bad.sum())} of {bad.size} entries differ; first at {_index(first)}: "
+            f"expected {_fmt(expected[first])}, got {_fmt(actual[first])}"
+        )
+    ]
 
 
-def _compare_values(actual: np.ndarray, expected: np.ndarray, name: str, rtol: float,
-                    atol: float, note: str) -> list[str]:
+def _compare_values(
+    actual: np.ndarray, expected: np.ndarray, name: str, rtol: float, atol: float, note: str
+) -> list[str]:
     cplx = np.complex128 if expected.dtype.kind == "c" or actual.dtype.kind == "c" else np.float64
     a = actual.astype(cplx, copy=False)
     e = expected.astype(cplx, copy=False)
@@ -315,10 +368,14 @@ def _compare_values(actual: np.ndarray, expected: np.ndarray, name: str, rtol: f
     inf_a = np.isinf(a) & fin_e
     if nan_a.any() or inf_a.any():
         first = tuple(int(i) for i in np.argwhere(nan_a | inf_a)[0])
-        lines.append(f"  {int(nan_a.sum())} NaN and {int(inf_a.sum())} inf entries where the "
-                     f"expected values are finite (first at {_index(first)})")
-    lines.append(f"  {n_bad} of {bad.size} entries differ (rtol {rtol:.0e}, atol {atol:.0e}); "
-                 f"shape {tuple(actual.shape)}, dtype {actual.dtype}")
+        lines.append(
+            f"  {int(nan_a.sum())} NaN and {int(inf_a.sum())} inf entries where the "
+            f"expected values are finite (first at {_index(first)})"
+        )
+    lines.append(
+        f"  {n_bad} of {bad.size} entries differ (rtol {rtol:.0e}, atol {atol:.0e}); "
+        f"shape {tuple(actual.shape)}, dtype {actual.dtype}"
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(bad, np.where(both, err / allowed, np.inf), -1.0)
     worst = np.unravel_index(int(np.argmax(ratio)), bad.shape) if bad.ndim else ()
@@ -336,19 +393,29 @@ def _compare_values(actual: np.ndarray, expected: np.ndarray, name: str, rtol: f
     return ["\n".join(lines)]
 
 
-def assert_shape(actual: Any, shape: Sequence[int | None], *, name: str = "result",
-                 called: str | None = None) -> None:
+def assert_shape(
+    actual: Any, shape: Sequence[int | None], *, name: str = "result", called: str | None = None
+) -> None:
     """Raise CheckFailed unless ``actual`` is an array of ``shape`` (None matches any length)."""
     want = tuple(shape)
     if not isinstance(actual, np.ndarray):
-        raise CheckFailed(with_call(f"{name} should be an array of shape {_shape_text(want)}, "
-                                    f"got {_what(actual)}", called))
+        raise CheckFailed(
+            with_call(
+                f"{name} should be an array of shape {_shape_text(want)}, got {_what(actual)}",
+                called,
+            )
+        )
     got = tuple(actual.shape)
     if len(got) != len(want) or any(w is not None and g != w for g, w in zip(got, want)):
-        concrete = tuple(g if w is None else w for g, w in zip(got, want)) if len(got) == len(want) else want
+        concrete = (
+            tuple(g if w is None else w for g, w in zip(got, want))
+            if len(got) == len(want)
+            else want
+        )
         hint = _shape_hint(got, concrete) if None not in concrete else ""
-        raise CheckFailed(with_call(f"{name}: expected shape {_shape_text(want)}, got {got}{hint}",
-                                    called))
+        raise CheckFailed(
+            with_call(f"{name}: expected shape {_shape_text(want)}, got {got}{hint}", called)
+        )
 
 
 def _shape_text(shape: tuple[int | None, ...]) -> str:
@@ -373,17 +440,24 @@ def _nonfinite(value: Any, name: str) -> list[str]:
         if bad.any():
             first = tuple(int(i) for i in np.argwhere(bad)[0]) if value.ndim else ()
             where = f" (first at {_index(first)})" if first else ""
-            return [f"{name} has {int(np.isnan(value).sum())} NaN and "
-                    f"{int(np.isinf(value).sum())} inf entries of {value.size}{where}"]
-    elif isinstance(value, float | complex | np.floating | np.complexfloating):
-        if not np.isfinite(value):
-            return [f"{name} is {_fmt(value)}"]
+            return [
+                (
+                    f"{name} has {int(np.isnan(value).sum())} NaN and "
+                    f"{int(np.isinf(value).sum())} inf entries of {value.size}{where}"
+                )
+            ]
+    elif isinstance(value, float | complex | np.inexact) and not np.isfinite(value):
+        return [f"{name} is {_fmt(value)}"]
     return []
 
 
-def assert_not_mutated(before: Sequence[Any] | Mapping[str, Any],
-                       after: Sequence[Any] | Mapping[str, Any],
-                       names: Sequence[str] | None = None, *, called: str | None = None) -> None:
+def assert_not_mutated(
+    before: Sequence[Any] | Mapping[str, Any],
+    after: Sequence[Any] | Mapping[str, Any],
+    names: Sequence[str] | None = None,
+    *,
+    called: str | None = None,
+) -> None:
     """Raise CheckFailed if a function changed an argument in place.
 
     ``before``/``after`` are the arguments before and after the call, as sequences (named by
@@ -398,11 +472,16 @@ def assert_not_mutated(before: Sequence[Any] | Mapping[str, Any],
     for label, old, new in pairs:
         changed = _changes(old, new)
         if changed is not None:
-            how = (f"work on a copy (e.g. {label} = {label}.copy())" if isinstance(old, np.ndarray)
-                   else "build new arrays instead of updating these (e.g. W = W - lr * dW, "
-                   "not W -= lr * dW)")
-            raise CheckFailed(f"{who} changed its argument {label!r} in place{changed}. "
-                              f"Functions must not modify their inputs: {how}.")
+            how = (
+                f"work on a copy (e.g. {label} = {label}.copy())"
+                if isinstance(old, np.ndarray)
+                else "build new arrays instead of updating these (e.g. W = W - lr * dW, "
+                "not W -= lr * dW)"
+            )
+            raise CheckFailed(
+                f"{who} changed its argument {label!r} in place{changed}. "
+                f"Functions must not modify their inputs: {how}."
+            )
 
 
 def _changes(old: Any, new: Any) -> str | None:

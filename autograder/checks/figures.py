@@ -59,15 +59,22 @@ def _is_fill(collection: Any) -> bool:
 
 def _points(ax: Any) -> int:
     lines = sum(_xy(line)[1].size for line in _get(ax, "lines", ()) or ())
-    dots = sum(int(_get(c, "n_offsets", 0) or 0)
-               for c in _get(ax, "collections", ()) or () if not _is_fill(c))
+    dots = sum(
+        int(_get(c, "n_offsets", 0) or 0)
+        for c in _get(ax, "collections", ()) or ()
+        if not _is_fill(c)
+    )
     return lines + dots
 
 
 def _has_filled_map(ax: Any) -> bool:
-    return bool(int(_get(ax, "n_contour_sets", 0) or 0) or int(_get(ax, "n_images", 0) or 0)
-                or any(w in _kind(c) for c in _get(ax, "collections", ()) or ()
-                       for w in ("contour", "mesh")))
+    return bool(
+        int(_get(ax, "n_contour_sets", 0) or 0)
+        or int(_get(ax, "n_images", 0) or 0)
+        or any(
+            w in _kind(c) for c in _get(ax, "collections", ()) or () for w in ("contour", "mesh")
+        )
+    )
 
 
 def _monotone(y: np.ndarray, direction: str) -> int | None:
@@ -82,11 +89,18 @@ def _monotone(y: np.ndarray, direction: str) -> int | None:
     return int(np.argmax(wrong)) + 1 if wrong.any() else None
 
 
-def assert_figure(fig: Any, *, n_lines: int | None = None, line_length: int | None = None,
-                  yscale: str | None = None, xscale: str | None = None,
-                  monotone: Literal["increasing", "decreasing"] | None = None,
-                  has_contour: bool | None = None, min_points: int | None = None,
-                  name: str = "your figure") -> None:
+def assert_figure(
+    fig: Any,
+    *,
+    n_lines: int | None = None,
+    line_length: int | None = None,
+    yscale: str | None = None,
+    xscale: str | None = None,
+    monotone: Literal["increasing", "decreasing"] | None = None,
+    has_contour: bool | None = None,
+    min_points: int | None = None,
+    name: str = "your figure",
+) -> None:
     """Raise CheckFailed unless the figure shows what the question asks.
 
     - ``n_lines``: at least this many plotted lines (of ``line_length`` points when given;
@@ -100,21 +114,31 @@ def assert_figure(fig: Any, *, n_lines: int | None = None, line_length: int | No
     - ``min_points``: at least this many data points drawn (scatter offsets plus line points).
     """
     if fig is None:
-        raise CheckFailed(f"{name}: your function returned None instead of a figure "
-                          "(did you forget `return fig`?)")
+        raise CheckFailed(
+            f"{name}: your function returned None instead of a figure "
+            "(did you forget `return fig`?)"
+        )
     axes = list(_get(fig, "axes", None) or [])
     if not axes:
-        raise CheckFailed(f"{name} has no axes: plot something on it (e.g. fig, ax = "
-                          "plt.subplots(); ax.plot(...))")
-    lines = [(ax, line) for ax in axes for line in (_get(ax, "lines", ()) or ())
-             if _xy(line)[1].size >= 2]
+        raise CheckFailed(
+            f"{name} has no axes: plot something on it (e.g. fig, ax = "
+            "plt.subplots(); ax.plot(...))"
+        )
+    lines = [
+        (ax, line)
+        for ax in axes
+        for line in (_get(ax, "lines", ()) or ())
+        if _xy(line)[1].size >= 2
+    ]
     wanted = lines
     if line_length is not None:
         wanted = [(ax, line) for ax, line in lines if _xy(line)[1].size == line_length]
         if len(wanted) < max(1, n_lines or 1):
             found = ", ".join(str(_xy(line)[1].size) for _, line in lines[:6]) or "none"
-            raise CheckFailed(f"{name} should have {max(1, n_lines or 1)} line(s) of "
-                              f"{line_length} points; the lines it has have {found} points")
+            raise CheckFailed(
+                f"{name} should have {max(1, n_lines or 1)} line(s) of "
+                f"{line_length} points; the lines it has have {found} points"
+            )
     elif n_lines is not None and len(lines) < n_lines:
         raise CheckFailed(f"{name} should show {n_lines} line(s); it shows {len(lines)}")
     for label, want in (("y", yscale), ("x", xscale)):
@@ -124,8 +148,10 @@ def assert_figure(fig: Any, *, n_lines: int | None = None, line_length: int | No
         for ax in holders.values():
             got = _get(ax, f"{label}scale", "linear")
             if got != want:
-                raise CheckFailed(f"{name} uses a {got} {label} axis; this plot needs a {want} "
-                                  f"{label} axis (ax.set_{label}scale({want!r}))")
+                raise CheckFailed(
+                    f"{name} uses a {got} {label} axis; this plot needs a {want} "
+                    f"{label} axis (ax.set_{label}scale({want!r}))"
+                )
     if monotone is not None:
         if not wanted:
             raise CheckFailed(f"{name} has no line to check")
@@ -134,17 +160,23 @@ def assert_figure(fig: Any, *, n_lines: int | None = None, line_length: int | No
             if step is not None:
                 label = _get(line, "label", "") or ""
                 which = f" {label!r}" if label and not label.startswith("_") else ""
-                raise CheckFailed(f"the line{which} in {name} should be {monotone}, but it goes "
-                                  f"the other way at point {step}")
+                raise CheckFailed(
+                    f"the line{which} in {name} should be {monotone}, but it goes "
+                    f"the other way at point {step}"
+                )
     if has_contour is not None:
         present = any(_has_filled_map(ax) for ax in axes)
         if has_contour and not present:
-            raise CheckFailed(f"{name} has no contour (or filled map) of the decision regions; "
-                              "draw one, e.g. with ax.contourf(xx, yy, zz)")
+            raise CheckFailed(
+                f"{name} has no contour (or filled map) of the decision regions; "
+                "draw one, e.g. with ax.contourf(xx, yy, zz)"
+            )
         if not has_contour and present:
             raise CheckFailed(f"{name} should not have a contour or image")
     if min_points is not None:
         total = sum(_points(ax) for ax in axes)
         if total < min_points:
-            raise CheckFailed(f"{name} shows {total} data points; expected at least {min_points} "
-                              "(plot all the data, e.g. ax.scatter(X[:, 0], X[:, 1]))")
+            raise CheckFailed(
+                f"{name} shows {total} data points; expected at least {min_points} "
+                "(plot all the data, e.g. ax.scatter(X[:, 0], X[:, 1]))"
+            )

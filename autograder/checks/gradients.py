@@ -27,8 +27,10 @@ Coords = Sequence[int] | Sequence[tuple[int, ...]] | np.ndarray
 def _loss_value(value: Any, what: str = "the loss") -> float:
     if isinstance(value, np.ndarray):
         if value.size != 1:
-            raise CheckFailed(f"{what} returned an array of shape {value.shape} where a single "
-                              "number was expected")
+            raise CheckFailed(
+                f"{what} returned an array of shape {value.shape} where a single "
+                "number was expected"
+            )
         value = value.reshape(())[()]
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise CheckFailed(f"{what} returned {type(value).__name__} where a number was expected")
@@ -48,8 +50,9 @@ def _flat_coords(coords: Coords | None, shape: tuple[int, ...]) -> np.ndarray:
     return arr.astype(np.int64).ravel()
 
 
-def numerical_gradient(f: Callable[[Any], Any], x: Any, eps: float = 1e-6, *,
-                       coords: Coords | None = None) -> np.ndarray:
+def numerical_gradient(
+    f: Callable[[Any], Any], x: Any, eps: float = 1e-6, *, coords: Coords | None = None
+) -> np.ndarray:
     """Central differences ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``.
 
     Parameters
@@ -93,10 +96,19 @@ def relative_error(a: Any, b: Any, *, floor: float = 1e-8) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), floor)))
 
 
-def check_gradient(f: Callable[[Any], Any], grad: Any, x: Any, *, rtol: float = 1e-5,
-                   atol: float | None = None, eps: float = 1e-6, name: str = "gradient",
-                   sample: int | None = None, rng: np.random.Generator | None = None,
-                   called: str | None = None) -> None:
+def check_gradient(
+    f: Callable[[Any], Any],
+    grad: Any,
+    x: Any,
+    *,
+    rtol: float = 1e-5,
+    atol: float | None = None,
+    eps: float = 1e-6,
+    name: str = "gradient",
+    sample: int | None = None,
+    rng: np.random.Generator | None = None,
+    called: str | None = None,
+) -> None:
     """Raise CheckFailed unless ``grad`` agrees with central differences of ``f`` at ``x``.
 
     ``grad`` is the analytic gradient (an array shaped like ``x``) or a callable returning it.
@@ -109,15 +121,26 @@ def check_gradient(f: Callable[[Any], Any], grad: Any, x: Any, *, rtol: float = 
     if isinstance(g, list | tuple) or np.isscalar(g):
         g = np.asarray(g, dtype=np.float64) if _numeric(g) else g
     if not isinstance(g, np.ndarray) or g.dtype.kind not in "biuf":
-        raise CheckFailed(with_call(f"{name} should be an array of shape {x0.shape}, "
-                                    f"got {type(g).__name__}", called))
+        raise CheckFailed(
+            with_call(
+                f"{name} should be an array of shape {x0.shape}, got {type(g).__name__}", called
+            )
+        )
     if g.shape != x0.shape:
-        raise CheckFailed(with_call(f"{name}: expected shape {x0.shape} (the shape of the "
-                                    f"parameter), got {g.shape}", called))
+        raise CheckFailed(
+            with_call(
+                f"{name}: expected shape {x0.shape} (the shape of the parameter), got {g.shape}",
+                called,
+            )
+        )
     g = g.astype(np.float64)
     if not np.all(np.isfinite(g)):
-        raise CheckFailed(with_call(f"{name} contains NaN or inf entries "
-                                    f"({int((~np.isfinite(g)).sum())} of {g.size})", called))
+        raise CheckFailed(
+            with_call(
+                f"{name} contains NaN or inf entries ({int((~np.isfinite(g)).sum())} of {g.size})",
+                called,
+            )
+        )
     size = x0.size
     if sample is not None and sample < size:
         rng = rng if rng is not None else np.random.default_rng(0)
@@ -140,10 +163,14 @@ def check_gradient(f: Callable[[Any], Any], grad: Any, x: Any, *, rtol: float = 
     denom = max(abs(g_an[worst]), abs(g_fd[worst]))
     rel = f"{err[worst] / denom:.2e}" if denom > 0 else "inf"
     lines = [
-        f"{name} does not match central finite differences of the loss at {int(bad.sum())} "
-        f"of {flat.size} checked coordinates.",
-        f"  worst{where}: yours {g_an[worst]:.7g}, finite differences {g_fd[worst]:.7g} "
-        f"(abs error {err[worst]:.2e}, rel error {rel})",
+        (
+            f"{name} does not match central finite differences of the loss at {int(bad.sum())} "
+            f"of {flat.size} checked coordinates."
+        ),
+        (
+            f"  worst{where}: yours {g_an[worst]:.7g}, finite differences {g_fd[worst]:.7g} "
+            f"(abs error {err[worst]:.2e}, rel error {rel})"
+        ),
         f"  step {eps:g}; tolerance rtol {rtol:g}, atol {atol:.1e}",
     ]
     if flat.size == size:

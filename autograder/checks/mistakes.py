@@ -33,8 +33,13 @@ class Mistake:
         return self.transform(*args, **kwargs)
 
 
-def diagnose(actual: Any, candidates: Sequence[tuple[Mistake, Any]], *, rtol: float = 1e-6,
-             atol: float = 1e-9) -> Mistake | None:
+def diagnose(
+    actual: Any,
+    candidates: Sequence[tuple[Mistake, Any]],
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+) -> Mistake | None:
     """The first mistake whose predicted answer matches ``actual``, or None."""
     for mistake, predicted in candidates:
         if predicted is None:
@@ -63,9 +68,8 @@ def ratio_diagnosis(actual: Any, expected: Any, *, rtol: float = 1e-6) -> str | 
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))) or e.size == 0:
         return None
     symmetric = e.ndim == 2 and e.shape[0] == e.shape[1] and _close(e.T, e, rtol)
-    if a.ndim == 2 and a.shape == e.shape[::-1] and not symmetric:
-        if _close(a.T, e, rtol):
-            return "is transposed (you returned the transpose of the expected array)"
+    if a.ndim == 2 and a.shape == e.shape[::-1] and not symmetric and _close(a.T, e, rtol):
+        return "is transposed (you returned the transpose of the expected array)"
     if a.shape != e.shape or not np.any(e):
         return None
     if _close(-a, e, rtol):
@@ -93,20 +97,35 @@ def _close(a: Any, b: Any, rtol: float) -> bool:
     return bool(np.allclose(a, b, rtol=rtol, atol=rtol * scale * 1e-3))
 
 
-def assert_close_or_diagnose(actual: Any, expected: Any,
-                             mistakes: Sequence[tuple[Mistake, Any]] = (), *,
-                             rtol: float = 1e-7, atol: float = 1e-10, name: str = "result",
-                             called: str | None = None, allow_float32: bool = True,
-                             allow_list: bool = False, diagnose_rtol: float | None = None,
-                             relations: bool = True) -> None:
+def assert_close_or_diagnose(
+    actual: Any,
+    expected: Any,
+    mistakes: Sequence[tuple[Mistake, Any]] = (),
+    *,
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    name: str = "result",
+    called: str | None = None,
+    allow_float32: bool = True,
+    allow_list: bool = False,
+    diagnose_rtol: float | None = None,
+    relations: bool = True,
+) -> None:
     """Like ``assert_close``, but a failure starts with the diagnosis when one matches.
 
     ``mistakes`` pairs each known mistake with the value it predicts for this call; the first
     one matching ``actual`` (within ``diagnose_rtol``, default ``max(rtol, 1e-6)``) leads the
     message. Otherwise, with ``relations``, a constant factor, transpose or sign flip is named.
     """
-    problem = mismatch(actual, expected, rtol=rtol, atol=atol, name=name,
-                       allow_float32=allow_float32, allow_list=allow_list)
+    problem = mismatch(
+        actual,
+        expected,
+        rtol=rtol,
+        atol=atol,
+        name=name,
+        allow_float32=allow_float32,
+        allow_list=allow_list,
+    )
     if problem is None:
         return
     d_rtol = diagnose_rtol if diagnose_rtol is not None else max(rtol, 1e-6)

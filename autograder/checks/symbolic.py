@@ -14,6 +14,7 @@ unavailable), so no answer can stall grading.
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 import multiprocessing
 import os
@@ -39,13 +40,26 @@ REL_TOL = 1e-9
 
 # name -> (builder, min args, max args)
 FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
-    "exp": (sympy.exp, 1, 1), "log": (sympy.log, 1, 2), "ln": (sympy.log, 1, 1),
-    "sqrt": (sympy.sqrt, 1, 1), "tanh": (sympy.tanh, 1, 1), "sinh": (sympy.sinh, 1, 1),
-    "cosh": (sympy.cosh, 1, 1), "sech": (sympy.sech, 1, 1), "csch": (sympy.csch, 1, 1),
-    "coth": (sympy.coth, 1, 1), "sin": (sympy.sin, 1, 1), "cos": (sympy.cos, 1, 1),
-    "tan": (sympy.tan, 1, 1), "Abs": (sympy.Abs, 1, 1), "abs": (sympy.Abs, 1, 1),
-    "Min": (sympy.Min, 1, 20), "Max": (sympy.Max, 1, 20), "min": (sympy.Min, 1, 20),
-    "max": (sympy.Max, 1, 20), "sign": (sympy.sign, 1, 1),
+    "exp": (sympy.exp, 1, 1),
+    "log": (sympy.log, 1, 2),
+    "ln": (sympy.log, 1, 1),
+    "sqrt": (sympy.sqrt, 1, 1),
+    "tanh": (sympy.tanh, 1, 1),
+    "sinh": (sympy.sinh, 1, 1),
+    "cosh": (sympy.cosh, 1, 1),
+    "sech": (sympy.sech, 1, 1),
+    "csch": (sympy.csch, 1, 1),
+    "coth": (sympy.coth, 1, 1),
+    "sin": (sympy.sin, 1, 1),
+    "cos": (sympy.cos, 1, 1),
+    "tan": (sympy.tan, 1, 1),
+    "Abs": (sympy.Abs, 1, 1),
+    "abs": (sympy.Abs, 1, 1),
+    "Min": (sympy.Min, 1, 20),
+    "Max": (sympy.Max, 1, 20),
+    "min": (sympy.Min, 1, 20),
+    "max": (sympy.Max, 1, 20),
+    "sign": (sympy.sign, 1, 1),
 }
 # Opt-in per question (they would give away questions such as "write sigmoid via tanh").
 OPTIONAL_FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
@@ -58,12 +72,23 @@ OPTIONAL_CONSTANTS: dict[str, sympy.Basic] = {"I": sympy.I, "oo": sympy.oo}
 
 _UNICODE = {"−": "-", "×": "*", "·": "*", "⋅": "*", "÷": "/", "²": "**2", "³": "**3", "π": "pi"}
 _REFUSED = {
-    ast.Attribute: "attribute access ('.')", ast.Subscript: "indexing ('[...]')",
-    ast.Lambda: "a lambda", ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
-    ast.DictComp: "a comprehension", ast.GeneratorExp: "a comprehension",
-    ast.Compare: "a comparison", ast.BoolOp: "'and'/'or'", ast.IfExp: "'if ... else'",
-    ast.List: "a list", ast.Dict: "a dict", ast.Set: "a set", ast.NamedExpr: "':='",
-    ast.Starred: "'*' unpacking", ast.JoinedStr: "an f-string", ast.Await: "'await'",
+    ast.Attribute: "attribute access ('.')",
+    ast.Subscript: "indexing ('[...]')",
+    ast.Lambda: "a lambda",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a comprehension",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "'and'/'or'",
+    ast.IfExp: "'if ... else'",
+    ast.List: "a list",
+    ast.Dict: "a dict",
+    ast.Set: "a set",
+    ast.NamedExpr: "':='",
+    ast.Starred: "'*' unpacking",
+    ast.JoinedStr: "an f-string",
+    ast.Await: "'await'",
 }
 
 
@@ -72,8 +97,12 @@ class _Refused(Exception):
 
 
 class _Builder:
-    def __init__(self, symbols: Mapping[str, sympy.Symbol], functions: Mapping[str, Any],
-                 constants: Mapping[str, sympy.Basic]) -> None:
+    def __init__(
+        self,
+        symbols: Mapping[str, sympy.Symbol],
+        functions: Mapping[str, Any],
+        constants: Mapping[str, sympy.Basic],
+    ) -> None:
         self.symbols, self.functions, self.constants = symbols, functions, constants
 
     def allowed(self) -> str:
@@ -144,10 +173,14 @@ class _Builder:
     def call(self, node: ast.Call, depth: int) -> sympy.Basic:
         if not isinstance(node.func, ast.Name):
             if isinstance(node.func, ast.Attribute) and node.func.attr in self.functions:
-                raise _Refused(f"write {node.func.attr}(...) instead of "
-                             f"{ast.unparse(node.func)}(...): attribute access is not allowed")
-            raise _Refused("only the allowed functions can be called "
-                         f"(functions {', '.join(sorted(self.functions))})")
+                raise _Refused(
+                    f"write {node.func.attr}(...) instead of "
+                    f"{ast.unparse(node.func)}(...): attribute access is not allowed"
+                )
+            raise _Refused(
+                "only the allowed functions can be called "
+                f"(functions {', '.join(sorted(self.functions))})"
+            )
         fname = node.func.id
         if node.keywords:
             raise _Refused(f"keyword arguments are not allowed (in the call of {fname})")
@@ -201,12 +234,18 @@ def _as_text(answer: Any) -> str:
         return sympy.sstr(answer) if isinstance(answer, sympy.Basic) else repr(answer)
     if isinstance(answer, np.number):
         return repr(answer.item())
-    raise _Refused(f"expected an expression (a string or sympy expression), "
-                 f"got a {type(answer).__name__}")
+    raise _Refused(
+        f"expected an expression (a string or sympy expression), got a {type(answer).__name__}"
+    )
 
 
-def _parse(answer: Any, symbols: Mapping[str, sympy.Symbol], tuple_len: int | None,
-           extra_functions: Sequence[str], extra_constants: Sequence[str]) -> tuple[Any, list[str]]:
+def _parse(
+    answer: Any,
+    symbols: Mapping[str, sympy.Symbol],
+    tuple_len: int | None,
+    extra_functions: Sequence[str],
+    extra_constants: Sequence[str],
+) -> tuple[Any, list[str]]:
     if tuple_len is not None and isinstance(answer, list | tuple):
         if len(answer) != tuple_len:
             raise _Refused(f"expected {tuple_len} expressions, got {len(answer)}")
@@ -248,12 +287,17 @@ def _parse(answer: Any, symbols: Mapping[str, sympy.Symbol], tuple_len: int | No
 
 
 def _implicit_product(text: str) -> bool:
-    return any(a.isdigit() and (b.isalpha() or b == "(") for a, b in zip(text, text[1:]))
+    return any(a.isdigit() and (b.isalpha() or b == "(") for a, b in itertools.pairwise(text))
 
 
-def parse_answer(text: Any, symbols: Mapping[str, sympy.Symbol], *, tuple_len: int | None = None,
-                 extra_functions: Sequence[str] = (),
-                 extra_constants: Sequence[str] = ()) -> Any:
+def parse_answer(
+    text: Any,
+    symbols: Mapping[str, sympy.Symbol],
+    *,
+    tuple_len: int | None = None,
+    extra_functions: Sequence[str] = (),
+    extra_constants: Sequence[str] = (),
+) -> Any:
     """The sympy expression (or tuple of them when ``tuple_len``) of a student's answer.
 
     ``text`` is a string (or ``SymbolicText``), a number or a sympy expression (read back
@@ -312,7 +356,9 @@ def _evaluate(expr: sympy.Basic, point: Mapping[sympy.Symbol, sympy.Basic]) -> A
         re_part, im_part = value.as_real_imag()
         if not (re_part.is_Number and im_part.is_Number):
             return None
-        return mpmath.mpc(mpmath.mpf(sympy.Float(re_part, 30)), mpmath.mpf(sympy.Float(im_part, 30)))
+        return mpmath.mpc(
+            mpmath.mpf(sympy.Float(re_part, 30)), mpmath.mpf(sympy.Float(im_part, 30))
+        )
     except (ArithmeticError, TypeError, ValueError, RecursionError, MemoryError):
         return None
 
@@ -323,11 +369,18 @@ def _same(va: Any, vb: Any) -> bool:
 
 
 def _point_text(point: Mapping[sympy.Symbol, sympy.Basic]) -> str:
-    return ", ".join(f"{s.name} = {sympy.sstr(v)}" for s, v in sorted(point.items(), key=lambda p: p[0].name))
+    return ", ".join(
+        f"{s.name} = {sympy.sstr(v)}" for s, v in sorted(point.items(), key=lambda p: p[0].name)
+    )
 
 
-def _verdict(a: sympy.Basic, b: sympy.Basic, assumptions: Mapping[str, str],
-             sampler: Sampler | None, seed: int) -> tuple[str, str]:
+def _verdict(
+    a: sympy.Basic,
+    b: sympy.Basic,
+    assumptions: Mapping[str, str],
+    sampler: Sampler | None,
+    seed: int,
+) -> tuple[str, str]:
     """("equal" | "differs" | "unknown", the point where they differ)."""
     free = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
     rng = np.random.default_rng(seed)
@@ -417,12 +470,21 @@ def _has_float_literal(answer: Any) -> bool:
     return any(isinstance(n, ast.Constant) and isinstance(n.value, float) for n in ast.walk(tree))
 
 
-def assert_equivalent(answer: Any, expected: Any, symbols: Mapping[str, sympy.Symbol], *,
-                      assumptions: Mapping[str, str] | str | None = None, name: str = "answer",
-                      numeric_ok: bool = True, reveal: bool = False,
-                      sampler: Sampler | None = None, extra_functions: Sequence[str] = (),
-                      extra_constants: Sequence[str] = (), timeout: float = 10.0,
-                      seed: int = 0) -> None:
+def assert_equivalent(
+    answer: Any,
+    expected: Any,
+    symbols: Mapping[str, sympy.Symbol],
+    *,
+    assumptions: Mapping[str, str] | str | None = None,
+    name: str = "answer",
+    numeric_ok: bool = True,
+    reveal: bool = False,
+    sampler: Sampler | None = None,
+    extra_functions: Sequence[str] = (),
+    extra_constants: Sequence[str] = (),
+    timeout: float = 10.0,
+    seed: int = 0,
+) -> None:
     """Raise CheckFailed unless ``answer`` is mathematically equivalent to ``expected``.
 
     Equivalent means equal (relative 1e-9, evaluated to 30 digits) at ``N_POINTS`` random
@@ -450,8 +512,11 @@ def assert_equivalent(answer: Any, expected: Any, symbols: Mapping[str, sympy.Sy
     decimal = _has_float_literal(answer)
     for i, (a, b) in enumerate(pairs):
         shown = _short_text(answer if tuple_len is None else _element_text(answer, i, a))
-        what = f"your answer {shown}" if tuple_len is None else \
-            f"element {i + 1} of your answer, {shown},"
+        what = (
+            f"your answer {shown}"
+            if tuple_len is None
+            else f"element {i + 1} of your answer, {shown},"
+        )
         problem = _compare_one(a, b, assumptions, sampler, seed, timeout, numeric_ok, decimal)
         if problem is not None:
             message = f"{prefix}{what} {problem}"
@@ -475,14 +540,27 @@ def _element_text(answer: Any, i: int, parsed: Any) -> Any:
 
 
 def _short_text(answer: Any, limit: int = 80) -> str:
-    text = answer if isinstance(answer, str) else sympy.sstr(answer) \
-        if isinstance(answer, sympy.Basic) else repr(answer)
+    text = (
+        answer
+        if isinstance(answer, str)
+        else sympy.sstr(answer)
+        if isinstance(answer, sympy.Basic)
+        else repr(answer)
+    )
     text = " ".join(_normalise_text(text)[0].split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _compare_one(a: Any, b: Any, assumptions: Mapping[str, str], sampler: Sampler | None,
-                 seed: int, timeout: float, numeric_ok: bool, decimal: bool) -> str | None:
+def _compare_one(
+    a: Any,
+    b: Any,
+    assumptions: Mapping[str, str],
+    sampler: Sampler | None,
+    seed: int,
+    timeout: float,
+    numeric_ok: bool,
+    decimal: bool,
+) -> str | None:
     numeric = not (a.free_symbols or b.free_symbols)
     if numeric and decimal and not numeric_ok:
         return "is a decimal number; give the exact expression (e.g. 1/4 or 5*sech(5)**2)"
@@ -498,15 +576,16 @@ def _compare_one(a: Any, b: Any, assumptions: Mapping[str, str], sampler: Sample
         return f"is not equal to the expected value (a number must match to {REL_TOL:g} relative)"
     if status == "differs":
         return f"is not equivalent to the expected expression (differs at {point})"
-    return ("could not be checked: it is undefined at the test points; "
-            "write it in a simpler form")
+    return "could not be checked: it is undefined at the test points; write it in a simpler form"
 
 
 def _choice_key(text: str) -> str:
     return " ".join(str(text).strip(" \t\r\n'\".").lower().split())
 
 
-def assert_choice(answer: Any, expected: str, options: Sequence[str], *, name: str = "answer") -> None:
+def assert_choice(
+    answer: Any, expected: str, options: Sequence[str], *, name: str = "answer"
+) -> None:
     """Raise CheckFailed unless ``answer`` is the ``expected`` option (case and spaces ignored).
 
     The message lists the options but never says which one is right.
@@ -517,12 +596,16 @@ def assert_choice(answer: Any, expected: str, options: Sequence[str], *, name: s
     listed = ", ".join(repr(o) for o in options)
     prefix = "" if name == "answer" else f"{name}: "
     if not isinstance(answer, str):
-        raise CheckFailed(f"{prefix}your answer should be one of the strings {listed}; "
-                          f"got {_short_text(answer, 40)} ({type(answer).__name__})")
+        raise CheckFailed(
+            f"{prefix}your answer should be one of the strings {listed}; "
+            f"got {_short_text(answer, 40)} ({type(answer).__name__})"
+        )
     key = _choice_key(answer)
     if key not in keys:
-        raise CheckFailed(f"{prefix}your answer {_short_text(answer, 40)!r} is not one of the "
-                          f"options {listed}")
+        raise CheckFailed(
+            f"{prefix}your answer {_short_text(answer, 40)!r} is not one of the options {listed}"
+        )
     if key != _choice_key(expected):
-        raise CheckFailed(f"{prefix}your answer {_short_text(answer, 40)!r} is not correct "
-                          f"(options: {listed})")
+        raise CheckFailed(
+            f"{prefix}your answer {_short_text(answer, 40)!r} is not correct (options: {listed})"
+        )

@@ -23,9 +23,13 @@ __all__ = [
 ]
 
 
-def write_all(result: SubmissionResult, *, json_path: str | Path | None = None,
-              gradescope_path: str | Path | None = None,
-              junit_path: str | Path | None = None) -> None:
+def write_all(
+    result: SubmissionResult,
+    *,
+    json_path: str | Path | None = None,
+    gradescope_path: str | Path | None = None,
+    junit_path: str | Path | None = None,
+) -> None:
     """Write each file whose path is given."""
     if json_path is not None:
         write_json(result, json_path)

@@ -55,26 +55,30 @@ def _summary(result: SubmissionResult, include_stdout: bool) -> str:
     return "\n\n".join(parts)
 
 
-def to_gradescope(result: SubmissionResult, *, include_stdout: bool = True,
-                  include_seed: bool = False) -> dict[str, Any]:
+def to_gradescope(
+    result: SubmissionResult, *, include_stdout: bool = True, include_seed: bool = False
+) -> dict[str, Any]:
     """The results.json content for ``result``."""
     tests = [_test(t) for t in result.tests]
     for n, written in enumerate(result.written, start=1):
-        tests.append({
-            "name": f"{written.question}: written answer",
-            "number": f"{written.question}.w{n}",
-            "score": 0.0,
-            "max_score": 0.0,
-            "output": "Collected for manual grading.\n\n" + cap_text(written.text, WRITTEN_LIMIT),
-            "tags": [written.question, Status.MANUAL.value],
-            "visibility": "visible",
-        })
+        tests.append(
+            {
+                "name": f"{written.question}: written answer",
+                "number": f"{written.question}.w{n}",
+                "score": 0.0,
+                "max_score": 0.0,
+                "output": "Collected for manual grading.\n\n"
+                + cap_text(written.text, WRITTEN_LIMIT),
+                "tags": [written.question, Status.MANUAL.value],
+                "visibility": "visible",
+            }
+        )
     extra: dict[str, Any] = {"assignment": result.assignment, "isolation": result.isolation}
     if include_seed:
         extra["seed"] = result.seed
     return {
         "score": result.score,
-        "execution_time": int(round(result.execution_time)),
+        "execution_time": round(result.execution_time),
         "output": _summary(result, include_stdout),
         "output_format": "text",
         "test_output_format": "text",
@@ -88,6 +92,7 @@ def to_gradescope(result: SubmissionResult, *, include_stdout: bool = True,
 
 def write_gradescope(result: SubmissionResult, path: str | Path, **options: Any) -> None:
     """Write results.json (options as for ``to_gradescope``)."""
-    text = json.dumps(to_gradescope(result, **options), indent=2, ensure_ascii=False,
-                      allow_nan=False)
+    text = json.dumps(
+        to_gradescope(result, **options), indent=2, ensure_ascii=False, allow_nan=False
+    )
     write_text_atomic(path, text + "\n")

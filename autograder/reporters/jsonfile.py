@@ -35,7 +35,7 @@ def from_json(text: str) -> SubmissionResult:
     except json.JSONDecodeError as exc:
         raise ValueError(f"not a result file: invalid JSON ({exc})") from None
     if not isinstance(data, dict):
-        raise ValueError("not a result file: the JSON is not an object")
+        raise ValueError("not a result file: the JSON is not an object")  # noqa: TRY004
     try:
         return SubmissionResult.from_dict(data)
     except KeyError as exc:

@@ -31,15 +31,19 @@ def clean(text: str) -> str:
 
 
 def _testcase(result: SubmissionResult, test: TestResult) -> ET.Element:
-    case = ET.Element("testcase", {
-        "classname": clean(f"{result.assignment}.{test.question}"),
-        "name": clean(f"{test.number} {test.name}".strip()),
-        "time": f"{test.duration:.3f}",
-    })
+    case = ET.Element(
+        "testcase",
+        {
+            "classname": clean(f"{result.assignment}.{test.question}"),
+            "name": clean(f"{test.number} {test.name}".strip()),
+            "time": f"{test.duration:.3f}",
+        },
+    )
     first_line = clean(test.output.splitlines()[0] if test.output else test.status.value)
     if test.status in _FAILURE_TYPE:
-        node = ET.SubElement(case, "failure", {"type": _FAILURE_TYPE[test.status],
-                                               "message": first_line})
+        node = ET.SubElement(
+            case, "failure", {"type": _FAILURE_TYPE[test.status], "message": first_line}
+        )
         node.text = clean(test.output)
     elif test.status is Status.GRADER_ERROR:
         node = ET.SubElement(case, "error", {"type": "grader_error", "message": first_line})
@@ -47,8 +51,11 @@ def _testcase(result: SubmissionResult, test: TestResult) -> ET.Element:
     elif test.status is Status.MANUAL:
         ET.SubElement(case, "skipped", {"message": "collected for manual grading"})
     props = ET.SubElement(case, "properties")
-    for key, value in (("score", test.score), ("max_score", test.max_score),
-                       ("visibility", test.visibility)):
+    for key, value in (
+        ("score", test.score),
+        ("max_score", test.max_score),
+        ("visibility", test.visibility),
+    ):
         ET.SubElement(props, "property", {"name": key, "value": clean(str(value))})
     return case
 
@@ -57,28 +64,44 @@ def to_junit(result: SubmissionResult) -> ET.Element:
     """The <testsuites> element for ``result``."""
     cases = [_testcase(result, t) for t in result.tests]
     for written in result.written:
-        case = ET.Element("testcase", {"classname": clean(f"{result.assignment}.{written.question}"),
-                                       "name": clean(f"{written.question}: written answer"),
-                                       "time": "0.000"})
+        case = ET.Element(
+            "testcase",
+            {
+                "classname": clean(f"{result.assignment}.{written.question}"),
+                "name": clean(f"{written.question}: written answer"),
+                "time": "0.000",
+            },
+        )
         ET.SubElement(case, "skipped", {"message": "collected for manual grading"})
         cases.append(case)
     statuses = [t.status for t in result.tests]
     failures = sum(s in _FAILURE_TYPE for s in statuses)
     errors = statuses.count(Status.GRADER_ERROR)
     skipped = statuses.count(Status.MANUAL) + len(result.written)
-    counts = {"tests": str(len(cases)), "failures": str(failures), "errors": str(errors),
-              "skipped": str(skipped), "time": f"{result.execution_time:.3f}"}
+    counts = {
+        "tests": str(len(cases)),
+        "failures": str(failures),
+        "errors": str(errors),
+        "skipped": str(skipped),
+        "time": f"{result.execution_time:.3f}",
+    }
     root = ET.Element("testsuites", {"name": "mlhw", **counts})
-    suite = ET.SubElement(root, "testsuite", {
-        "name": clean(f"{result.assignment}: {result.submission}"), **counts})
+    suite = ET.SubElement(
+        root, "testsuite", {"name": clean(f"{result.assignment}: {result.submission}"), **counts}
+    )
     props = ET.SubElement(suite, "properties")
-    for key, value in (("score", result.score), ("max_score", result.max_score),
-                       ("seed", result.seed), ("isolation", result.isolation),
-                       ("submission", result.submission)):
+    for key, value in (
+        ("score", result.score),
+        ("max_score", result.max_score),
+        ("seed", result.seed),
+        ("isolation", result.isolation),
+        ("submission", result.submission),
+    ):
         ET.SubElement(props, "property", {"name": key, "value": clean(str(value))})
     suite.extend(cases)
-    out = "\n".join(list(result.messages) + ([cap_text(result.stdout, STDOUT_LIMIT)]
-                                             if result.stdout else []))
+    out = "\n".join(
+        list(result.messages) + ([cap_text(result.stdout, STDOUT_LIMIT)] if result.stdout else [])
+    )
     if out:
         ET.SubElement(suite, "system-out").text = clean(out)
     return root
@@ -92,4 +115,6 @@ def junit_string(result: SubmissionResult) -> str:
 
 def write_junit(result: SubmissionResult, path: str | Path) -> None:
     """Write the JUnit XML file for ``result``."""
-    write_text_atomic(path, '<?xml version="1.0" encoding="utf-8"?>\n' + junit_string(result) + "\n")
+    write_text_atomic(
+        path, '<?xml version="1.0" encoding="utf-8"?>\n' + junit_string(result) + "\n"
+    )

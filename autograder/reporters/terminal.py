@@ -20,6 +20,7 @@ def safe(text: str) -> str:
     instructor's terminal)."""
     return _CONTROL.sub("?", text)
 
+
 STYLE = {
     Status.PASSED: "green",
     Status.FAILED: "red",
@@ -48,11 +49,15 @@ def question_table(result: SubmissionResult) -> Table:
     table.add_column("score", justify="right")
     table.add_column("status")
     for q in result.questions():
-        table.add_row(Text(safe(q.question)), _score(q.score, q.max_score),
-                      Text(LABEL[q.status], style=STYLE[q.status]))
+        table.add_row(
+            Text(safe(q.question)),
+            _score(q.score, q.max_score),
+            Text(LABEL[q.status], style=STYLE[q.status]),
+        )
     table.add_section()
-    table.add_row(Text("total", style="bold"), Text(_score(result.score, result.max_score),
-                                                    style="bold"), "")
+    table.add_row(
+        Text("total", style="bold"), Text(_score(result.score, result.max_score), style="bold"), ""
+    )
     return table
 
 
@@ -72,8 +77,9 @@ def _problem(test: TestResult, max_lines: int) -> Text:
     return Text("\n").join([head, body]) if test.output else head
 
 
-def render(result: SubmissionResult, console: Console | None = None, *,
-           max_lines: int = MAX_OUTPUT_LINES) -> None:
+def render(
+    result: SubmissionResult, console: Console | None = None, *, max_lines: int = MAX_OUTPUT_LINES
+) -> None:
     """Print the report of ``result`` to ``console`` (stdout by default)."""
     console = console or Console()
     title = Text(safe(f"{result.assignment}: {result.submission}"), style="bold")
@@ -86,8 +92,14 @@ def render(result: SubmissionResult, console: Console | None = None, *,
     console.print(question_table(result))
     problems = [t for t in result.tests if t.status not in (Status.PASSED, Status.MANUAL)]
     if problems:
-        console.print(Panel(Group(*(_problem(t, max_lines) for t in problems)),
-                            title="what went wrong", title_align="left", border_style="red"))
+        console.print(
+            Panel(
+                Group(*(_problem(t, max_lines) for t in problems)),
+                title="what went wrong",
+                title_align="left",
+                border_style="red",
+            )
+        )
     if result.written:
         names = safe(", ".join(w.question for w in result.written))
         console.print(Text(f"written answers collected for manual grading: {names}", style="cyan"))

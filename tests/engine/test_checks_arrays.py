@@ -18,7 +18,9 @@ from autograder.checks import (
 from autograder.errors import CheckFailed
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
-arrays = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=6), elements=finite)
+arrays = hnp.arrays(
+    np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=6), elements=finite
+)
 
 
 @given(arrays)
@@ -28,8 +30,9 @@ def test_an_array_matches_itself_and_its_float32_rounding(expected: np.ndarray) 
 
 
 @given(arrays, st.data())
-def test_one_entry_off_by_more_than_the_tolerance_is_found(expected: np.ndarray,
-                                                         data: st.DataObject) -> None:
+def test_one_entry_off_by_more_than_the_tolerance_is_found(
+    expected: np.ndarray, data: st.DataObject
+) -> None:
     flat = int(data.draw(st.integers(0, expected.size - 1)))
     actual = expected.copy()
     actual.flat[flat] += 1e-3 * (1 + abs(actual.flat[flat]))
@@ -44,7 +47,12 @@ def test_one_entry_off_by_more_than_the_tolerance_is_found(expected: np.ndarray,
 
 def test_message_names_the_call_and_stays_short_for_big_arrays() -> None:
     rng = np.random.default_rng(0)
-    u, h, y, w = rng.normal(size=(100, 5)), rng.normal(size=(101, 5)), rng.normal(size=5), rng.normal(size=100)
+    u, h, y, w = (
+        rng.normal(size=(100, 5)),
+        rng.normal(size=(101, 5)),
+        rng.normal(size=5),
+        rng.normal(size=100),
+    )
     called = describe_call("chain_backward", {"u": u, "h": h, "y": y, "w": w})
     assert called == "chain_backward(u (100, 5), h (101, 5), y (5,), w (100,))"
     expected = rng.normal(size=(300, 300))
@@ -63,7 +71,9 @@ def test_describe_call_shows_scalars_and_functions_by_value() -> None:
 
 def test_transposed_result_gets_a_hint() -> None:
     expected = np.arange(500.0).reshape(100, 5)
-    with pytest.raises(CheckFailed, match=r"expected shape \(100, 5\), got \(5, 100\) — transposed\?"):
+    with pytest.raises(
+        CheckFailed, match=r"expected shape \(100, 5\), got \(5, 100\) — transposed\?"
+    ):
         assert_close(expected.T, expected)
 
 
@@ -167,7 +177,9 @@ def test_assert_shape_accepts_wildcards() -> None:
 
 def test_assert_finite_looks_inside_containers() -> None:
     assert_finite({"W": np.ones(3), "b": 0.0})
-    with pytest.raises(CheckFailed, match=r"result\['W'\] has 1 NaN and 1 inf entries of 3 \(first at \[0\]\)"):
+    with pytest.raises(
+        CheckFailed, match=r"result\['W'\] has 1 NaN and 1 inf entries of 3 \(first at \[0\]\)"
+    ):
         assert_finite({"W": np.array([np.nan, np.inf, 1.0])})
     with pytest.raises(CheckFailed, match=r"result\[1\] is inf"):
         assert_finite((1.0, float("inf")))
@@ -179,13 +191,18 @@ def test_changed_inputs_are_caught(x: np.ndarray) -> None:
     after = x.copy()
     assert_not_mutated([x], [after], ["h"])
     after.flat[0] += 1.0
-    with pytest.raises(CheckFailed, match=r"changed its argument 'h' in place \(1 of \d+ entries changed\)"):
+    with pytest.raises(
+        CheckFailed, match=r"changed its argument 'h' in place \(1 of \d+ entries changed\)"
+    ):
         assert_not_mutated([x], [after], ["h"])
 
 
 def test_in_place_updates_of_a_params_dict_are_caught() -> None:
     params = {"W1": np.ones((2, 2)), "b1": np.zeros(2)}
     after = {"W1": np.ones((2, 2)), "b1": np.full(2, 0.1)}
-    with pytest.raises(CheckFailed, match=r"backward\(\) changed its argument 'params' in place "
-                       r"\(entry 'b1': 2 of 2 entries changed\).*W -= lr"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"backward\(\) changed its argument 'params' in place "
+        r"\(entry 'b1': 2 of 2 entries changed\).*W -= lr",
+    ):
         assert_not_mutated({"params": params}, {"params": after}, called="backward()")

@@ -15,11 +15,20 @@ matplotlib.use("Agg")
 
 
 def _axes(lines=(), yscale="linear", xscale="linear", collections=(), n_contour_sets=0, n_images=0):
-    return {"xscale": xscale, "yscale": yscale, "title": "", "xlabel": "", "ylabel": "",
-            "lines": [{"x": np.arange(len(y)), "y": np.asarray(y, float), "label": lbl}
-                      for y, lbl in lines],
-            "collections": list(collections), "n_contour_sets": n_contour_sets,
-            "n_images": n_images, "legend_texts": []}
+    return {
+        "xscale": xscale,
+        "yscale": yscale,
+        "title": "",
+        "xlabel": "",
+        "ylabel": "",
+        "lines": [
+            {"x": np.arange(len(y)), "y": np.asarray(y, float), "label": lbl} for y, lbl in lines
+        ],
+        "collections": list(collections),
+        "n_contour_sets": n_contour_sets,
+        "n_images": n_images,
+        "legend_texts": [],
+    }
 
 
 @given(st.integers(2, 300), st.floats(0.01, 10))
@@ -32,15 +41,24 @@ def test_a_monotone_log_likelihood_curve_of_the_right_length_passes(n: int, step
 def test_wrong_length_scale_and_direction_are_explained() -> None:
     costs = np.geomspace(1.0, 1e-20, 1001)
     fig = {"axes": [_axes([(costs, "w=1")])]}
-    with pytest.raises(CheckFailed, match="should have 1 line\\(s\\) of 1002 points; the lines it "
-                       "has have 1001 points"):
+    with pytest.raises(
+        CheckFailed,
+        match="should have 1 line\\(s\\) of 1002 points; the lines it has have 1001 points",
+    ):
         assert_figure(fig, line_length=1002)
     with pytest.raises(CheckFailed, match="uses a linear y axis; this plot needs a log y axis"):
         assert_figure(fig, line_length=1001, yscale="log")
-    assert_figure({"axes": [_axes([(costs, "w=1")], yscale="log")]}, line_length=1001,
-                  yscale="log", monotone="decreasing")
-    with pytest.raises(CheckFailed, match="the line 'w=1' in your figure should be increasing, but "
-                       "it goes the other way at point 1"):
+    assert_figure(
+        {"axes": [_axes([(costs, "w=1")], yscale="log")]},
+        line_length=1001,
+        yscale="log",
+        monotone="decreasing",
+    )
+    with pytest.raises(
+        CheckFailed,
+        match="the line 'w=1' in your figure should be increasing, but "
+        "it goes the other way at point 1",
+    ):
         assert_figure(fig, monotone="increasing")
 
 
@@ -53,8 +71,9 @@ def test_several_lines_are_counted() -> None:
 
 def test_objects_work_like_dicts_and_none_or_empty_figures_fail() -> None:
     line = SimpleNamespace(x=np.arange(3), y=np.array([3.0, 2.0, 1.0]), label="")
-    ax = SimpleNamespace(xscale="linear", yscale="log", lines=(line,), collections=(),
-                         n_contour_sets=0, n_images=0)
+    ax = SimpleNamespace(
+        xscale="linear", yscale="log", lines=(line,), collections=(), n_contour_sets=0, n_images=0
+    )
     assert_figure(SimpleNamespace(axes=(ax,)), line_length=3, yscale="log", monotone="decreasing")
     with pytest.raises(CheckFailed, match="returned None instead of a figure"):
         assert_figure(None)
@@ -65,8 +84,11 @@ def test_objects_work_like_dicts_and_none_or_empty_figures_fail() -> None:
 def test_decision_boundary_needs_points_and_a_filled_map() -> None:
     scatter = {"kind": "PathCollection", "n_offsets": 400, "offsets": np.zeros((400, 2))}
     contour = {"kind": "QuadContourSet", "n_offsets": 1, "offsets": np.zeros((1, 2))}
-    assert_figure({"axes": [_axes(collections=[contour, scatter], n_contour_sets=1)]},
-                  has_contour=True, min_points=400)
+    assert_figure(
+        {"axes": [_axes(collections=[contour, scatter], n_contour_sets=1)]},
+        has_contour=True,
+        min_points=400,
+    )
     assert_figure({"axes": [_axes(collections=[scatter], n_images=1)]}, has_contour=True)
     with pytest.raises(CheckFailed, match="has no contour"):
         assert_figure({"axes": [_axes(collections=[scatter])]}, has_contour=True)

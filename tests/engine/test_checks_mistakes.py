@@ -10,8 +10,15 @@ from autograder.checks import Mistake, assert_close_or_diagnose, diagnose, ratio
 from autograder.errors import CheckFailed
 
 
-def chain_backward(u: np.ndarray, h: np.ndarray, y: np.ndarray, w: np.ndarray,
-                   *, scale_m: bool = True, dtanh_of_u: bool = False) -> np.ndarray:
+def chain_backward(
+    u: np.ndarray,
+    h: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    *,
+    scale_m: bool = True,
+    dtanh_of_u: bool = False,
+) -> np.ndarray:
     """Reference g for the deep chain, or a mistaken variant."""
     l, m = u.shape
     dt = (lambda k: 1 - u[k] ** 2) if dtanh_of_u else (lambda k: 1 - np.tanh(u[k]) ** 2)
@@ -22,10 +29,16 @@ def chain_backward(u: np.ndarray, h: np.ndarray, y: np.ndarray, w: np.ndarray,
     return g
 
 
-FORGOT_M = Mistake("forgot_1_over_m", "your g_l is m times too large: did you forget the 1/m?",
-                   lambda *a: chain_backward(*a, scale_m=False))
-DTANH_OF_U = Mistake("dtanh_u", "you used 1 - u² for tanh'(u); it is 1 - tanh(u)²",
-                     lambda *a: chain_backward(*a, dtanh_of_u=True))
+FORGOT_M = Mistake(
+    "forgot_1_over_m",
+    "your g_l is m times too large: did you forget the 1/m?",
+    lambda *a: chain_backward(*a, scale_m=False),
+)
+DTANH_OF_U = Mistake(
+    "dtanh_u",
+    "you used 1 - u² for tanh'(u); it is 1 - tanh(u)²",
+    lambda *a: chain_backward(*a, dtanh_of_u=True),
+)
 
 
 def _inputs(seed: int) -> tuple:
@@ -59,14 +72,18 @@ def test_each_mistake_is_diagnosed_and_the_truth_passes(seed: int) -> None:
 
 def test_an_unknown_mistake_falls_back_to_relations_then_to_the_plain_summary() -> None:
     expected = np.arange(1.0, 7.0).reshape(2, 3)
-    with pytest.raises(CheckFailed, match=r"^your g is off by a constant factor of 5 \(mean vs sum"):
+    with pytest.raises(
+        CheckFailed, match=r"^your g is off by a constant factor of 5 \(mean vs sum"
+    ):
         assert_close_or_diagnose(5 * expected, expected, [], name="g")
     with pytest.raises(CheckFailed, match=r"^g does not match"):
         assert_close_or_diagnose(expected + np.eye(2, 3), expected, [], name="g")
 
 
-@given(hnp.arrays(np.float64, (3, 4), elements=st.floats(0.1, 10)),
-       st.floats(-20, 20).filter(lambda c: abs(c) > 0.01 and abs(c - 1) > 1e-3))
+@given(
+    hnp.arrays(np.float64, (3, 4), elements=st.floats(0.1, 10)),
+    st.floats(-20, 20).filter(lambda c: abs(c) > 0.01 and abs(c - 1) > 1e-3),
+)
 def test_ratio_diagnosis_recognises_factors_signs_and_transposes(e: np.ndarray, c: float) -> None:
     text = ratio_diagnosis(c * e, e) or ""
     if abs(c + 1) < 1e-9:

@@ -46,7 +46,10 @@ def test_too_few_samples_for_the_tolerance_is_a_suite_bug() -> None:
 
 def test_shifted_and_uniform_samples_fail() -> None:
     rng = np.random.default_rng(1)
-    with pytest.raises(CheckFailed, match=r"the mean of samples is 0\.0\d+ \(from 10000 samples\); expected 0 ± 0\.049"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"the mean of samples is 0\.0\d+ \(from 10000 samples\); expected 0 ± 0\.049",
+    ):
         assert_mean_close(rng.normal(0.1, 1.0, 10_000), 0.0, std=1.0)
     uniform = rng.uniform(-np.sqrt(3), np.sqrt(3), 10_000)  # mean 0, std 1, not normal
     with pytest.raises(CheckFailed, match=r"do not look like draws from N\(0, 1²\)"):
@@ -81,7 +84,9 @@ def test_he_keeps_the_variance_of_a_deep_relu_stack(seed: int) -> None:
 
 def test_plain_normal_weights_blow_up_a_relu_stack() -> None:
     variances = _relu_stack_variances(lambda n: 1.0, 0, depth=5, width=100)
-    with pytest.raises(CheckFailed, match=r"grows with depth: at layer 2 it is .* times its value at layer 1"):
+    with pytest.raises(
+        CheckFailed, match=r"grows with depth: at layer 2 it is .* times its value at layer 1"
+    ):
         assert_variance_ratio_in(variances, (0.7, 1.4), name="the variance of z")
 
 

@@ -17,8 +17,16 @@ a, b, eta, x, s, eps = sympy.symbols("a b eta x s eps")
 AB = {"a": a, "b": b}
 
 
-@pytest.mark.parametrize("answer", ["5*sech(5)**2", "5/cosh(5)**2", "20/(exp(5)+exp(-5))**2",
-                                    "5*(1 - tanh(5)**2)", "0.0009079161547190334"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "5*sech(5)**2",
+        "5/cosh(5)**2",
+        "20/(exp(5)+exp(-5))**2",
+        "5*(1 - tanh(5)**2)",
+        "0.0009079161547190334",
+    ],
+)
 def test_forms_of_the_shrink_factor_are_accepted(answer: str) -> None:
     assert_equivalent(answer, 5 * sympy.sech(5) ** 2, {})
 
@@ -55,8 +63,9 @@ def test_wrong_answer_message_names_a_point_and_hides_the_expected() -> None:
     with pytest.raises(CheckFailed) as info:
         assert_equivalent("2/sqrt(n)", 2 / n, {"n": n})
     message = str(info.value)
-    assert message.startswith("your answer 2/sqrt(n) is not equivalent to the expected expression "
-                              "(differs at n = ")
+    assert message.startswith(
+        "your answer 2/sqrt(n) is not equivalent to the expected expression (differs at n = "
+    )
     assert "expected 2/n" not in message
     with pytest.raises(CheckFailed, match="; expected 2/n$"):
         assert_equivalent("2/sqrt(n)", 2 / n, {"n": n}, reveal=True)
@@ -74,7 +83,9 @@ def test_numbers_must_match_to_1e_9() -> None:
 def test_tuples_are_compared_element_by_element() -> None:
     assert_equivalent("(0, 0)", (0, 0), AB)
     assert_equivalent(["1 - eta*a", "1-b*eta"], (1 - eta * a, 1 - eta * b), {**AB, "eta": eta})
-    with pytest.raises(CheckFailed, match="element 2 of your answer, 1 - a\\*eta, is not equivalent"):
+    with pytest.raises(
+        CheckFailed, match="element 2 of your answer, 1 - a\\*eta, is not equivalent"
+    ):
         assert_equivalent("(1 - eta*a, 1 - a*eta)", (1 - eta * a, 1 - eta * b), {**AB, "eta": eta})
     with pytest.raises(CheckFailed, match="expected a tuple of 2 expressions"):
         assert_equivalent("a", (a, b), AB)
@@ -91,11 +102,18 @@ def test_sympy_expressions_and_symbolic_text_are_read_through_the_same_whitelist
 
 
 def test_sigmoid_is_refused_unless_the_question_allows_it() -> None:
-    with pytest.raises(CheckFailed, match=r"^could not read your answer: name 'sigmoid' is not "
-                       r"allowed \(allowed: symbols x; constants .*; functions .*exp"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"^could not read your answer: name 'sigmoid' is not "
+        r"allowed \(allowed: symbols x; constants .*; functions .*exp",
+    ):
         assert_equivalent("sigmoid(x)", (sympy.tanh(x / 2) + 1) / 2, {"x": x})
-    assert_equivalent("sigmoid(x)*(1-sigmoid(x))", sympy.exp(-x) / (1 + sympy.exp(-x)) ** 2,
-                      {"x": x}, extra_functions=["sigmoid"])
+    assert_equivalent(
+        "sigmoid(x)*(1-sigmoid(x))",
+        sympy.exp(-x) / (1 + sympy.exp(-x)) ** 2,
+        {"x": x},
+        extra_functions=["sigmoid"],
+    )
 
 
 def test_readable_reasons_for_unreadable_answers() -> None:
@@ -170,8 +188,9 @@ def test_multiple_choice_ignores_case_and_spaces_but_never_tells_the_answer() ->
     assert_choice("'no'.", "no", ["yes", "no"])
     with pytest.raises(CheckFailed) as info:
         assert_choice("no", "yes", ["yes", "no"], name="mc_tanh_vanishes")
-    assert str(info.value) == ("mc_tanh_vanishes: your answer 'no' is not correct "
-                               "(options: 'yes', 'no')")
+    assert str(info.value) == (
+        "mc_tanh_vanishes: your answer 'no' is not correct (options: 'yes', 'no')"
+    )
     with pytest.raises(CheckFailed, match="'maybe' is not one of the options 'yes', 'no'"):
         assert_choice("maybe", "yes", ["yes", "no"])
     with pytest.raises(CheckFailed, match="should be one of the strings"):

@@ -30,21 +30,30 @@ def result_records(draw: st.DrawFn) -> TestResult:
     max_score = draw(st.sampled_from([0.0, 1.0, 5.0, 12.5]))
     status = draw(st.sampled_from(list(Status)))
     return TestResult(
-        name=draw(text), number=draw(text), question=draw(st.sampled_from(["q1", "q2", "q10"])),
+        name=draw(text),
+        number=draw(text),
+        question=draw(st.sampled_from(["q1", "q2", "q10"])),
         score=max_score if status is Status.PASSED else draw(st.sampled_from([0.0, max_score / 2])),
-        max_score=max_score, status=status, output=draw(text),
-        visibility=draw(st.sampled_from(VISIBILITIES)), duration=draw(st.floats(0, 60)),
+        max_score=max_score,
+        status=status,
+        output=draw(text),
+        visibility=draw(st.sampled_from(VISIBILITIES)),
+        duration=draw(st.floats(0, 60)),
     )
 
 
 submissions = st.builds(
     SubmissionResult,
-    assignment=text, submission=text,
+    assignment=text,
+    submission=text,
     tests=st.lists(result_records(), max_size=7).map(tuple),
-    execution_time=st.floats(0, 1e4), isolation=text, seed=st.integers(0, 2**48),
+    execution_time=st.floats(0, 1e4),
+    isolation=text,
+    seed=st.integers(0, 2**48),
     messages=st.lists(text, max_size=3).map(tuple),
-    written=st.lists(st.builds(WrittenAnswer, st.sampled_from(["q7", "q8"]), text),
-                     max_size=2).map(tuple),
+    written=st.lists(st.builds(WrittenAnswer, st.sampled_from(["q7", "q8"]), text), max_size=2).map(
+        tuple
+    ),
     stdout=text,
 )
 
@@ -74,18 +83,39 @@ def test_gradescope_json_has_the_spec_field_types(result: SubmissionResult) -> N
 
 def _example() -> SubmissionResult:
     def t(q: str, status: Status, score: float, output: str = "") -> TestResult:
-        return TestResult(name=f"{q}: check", number=f"{q}.1", question=q, score=score,
-                          max_score=10, status=status, output=output, visibility="visible")
+        return TestResult(
+            name=f"{q}: check",
+            number=f"{q}.1",
+            question=q,
+            score=score,
+            max_score=10,
+            status=status,
+            output=output,
+            visibility="visible",
+        )
 
     return SubmissionResult(
-        assignment="deep_chain", submission="bob.ipynb",
-        tests=(t("q1", Status.PASSED, 10), t("q2", Status.FAILED, 0, "your g_l is m times too "
-               "large: did you forget the 1/m?\n[bold]not markup[/bold]\x1b[2J"),
-               t("q3", Status.NOT_ATTEMPTED, 0), t("q4", Status.ERROR, 0, "timed out"),
-               t("q5", Status.GRADER_ERROR, 0, "internal grader error")),
-        execution_time=3.2, isolation="bubblewrap", seed=42,
+        assignment="deep_chain",
+        submission="bob.ipynb",
+        tests=(
+            t("q1", Status.PASSED, 10),
+            t(
+                "q2",
+                Status.FAILED,
+                0,
+                "your g_l is m times too "
+                "large: did you forget the 1/m?\n[bold]not markup[/bold]\x1b[2J",
+            ),
+            t("q3", Status.NOT_ATTEMPTED, 0),
+            t("q4", Status.ERROR, 0, "timed out"),
+            t("q5", Status.GRADER_ERROR, 0, "internal grader error"),
+        ),
+        execution_time=3.2,
+        isolation="bubblewrap",
+        seed=42,
         messages=("cell 3 raised ZeroDivisionError",),
-        written=(WrittenAnswer("q7", "Because tanh saturates <&>"),), stdout="hi\x00 there",
+        written=(WrittenAnswer("q7", "Because tanh saturates <&>"),),
+        stdout="hi\x00 there",
     )
 
 
@@ -109,10 +139,16 @@ def test_junit_parses_and_counts_failures(result: SubmissionResult) -> None:
     statuses = [t.status for t in result.tests]
     failures = sum(s in (Status.FAILED, Status.NOT_ATTEMPTED, Status.ERROR) for s in statuses)
     assert int(suite.get("failures")) == len(suite.findall("testcase/failure")) == failures
-    assert int(suite.get("errors")) == len(suite.findall("testcase/error")) == \
-        statuses.count(Status.GRADER_ERROR)
-    assert int(suite.get("skipped")) == len(suite.findall("testcase/skipped")) == \
-        statuses.count(Status.MANUAL) + len(result.written)
+    assert (
+        int(suite.get("errors"))
+        == len(suite.findall("testcase/error"))
+        == statuses.count(Status.GRADER_ERROR)
+    )
+    assert (
+        int(suite.get("skipped"))
+        == len(suite.findall("testcase/skipped"))
+        == statuses.count(Status.MANUAL) + len(result.written)
+    )
     assert int(suite.get("tests")) == len(suite.findall("testcase"))
 
 

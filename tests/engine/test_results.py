@@ -64,9 +64,18 @@ def test_question_totals_add_up_to_the_score(result: SubmissionResult) -> None:
     assert len({q.question for q in questions}) == len(questions)
 
 
-def _result(status: Status, score: float = 0.0, visibility: str = "visible", q: str = "q1") -> TestResult:
-    return TestResult(name=f"{q}: t", number="", question=q, score=score, max_score=5,
-                      status=status, visibility=visibility)
+def _result(
+    status: Status, score: float = 0.0, visibility: str = "visible", q: str = "q1"
+) -> TestResult:
+    return TestResult(
+        name=f"{q}: t",
+        number="",
+        question=q,
+        score=score,
+        max_score=5,
+        status=status,
+        visibility=visibility,
+    )
 
 
 def test_question_status_prefers_the_worst_news() -> None:
@@ -80,10 +89,13 @@ def test_question_status_prefers_the_worst_news() -> None:
 
 
 def test_written_answers_appear_as_manual_questions() -> None:
-    result = SubmissionResult("a", "s", (_result(Status.PASSED, 5),),
-                              written=(WrittenAnswer("q8", "Jensen"),))
+    result = SubmissionResult(
+        "a", "s", (_result(Status.PASSED, 5),), written=(WrittenAnswer("q8", "Jensen"),)
+    )
     assert [(q.question, q.status) for q in result.questions()] == [
-        ("q1", Status.PASSED), ("q8", Status.MANUAL)]
+        ("q1", Status.PASSED),
+        ("q8", Status.MANUAL),
+    ]
 
 
 def test_invalid_visibility_and_scores_are_refused_with_the_test_name() -> None:
@@ -96,8 +108,11 @@ def test_invalid_visibility_and_scores_are_refused_with_the_test_name() -> None:
 
 
 def test_student_view_leaves_out_tests_not_yet_visible() -> None:
-    tests = (_result(Status.PASSED, 5), _result(Status.FAILED, visibility="hidden"),
-             _result(Status.FAILED, visibility="after_due_date"))
+    tests = (
+        _result(Status.PASSED, 5),
+        _result(Status.FAILED, visibility="hidden"),
+        _result(Status.FAILED, visibility="after_due_date"),
+    )
     result = SubmissionResult("a", "s", tests)
     assert len(result.student_view().tests) == 1
     assert len(result.student_view(after_due_date=True).tests) == 2
@@ -113,5 +128,6 @@ def test_stdout_is_capped_and_says_so() -> None:
 
 def test_foreign_schema_is_refused() -> None:
     with pytest.raises(ValueError, match="mlhw-result/1"):
-        SubmissionResult.from_dict({"schema": "other/9", "assignment": "a", "submission": "s",
-                                    "tests": []})
+        SubmissionResult.from_dict(
+            {"schema": "other/9", "assignment": "a", "submission": "s", "tests": []}
+        )
