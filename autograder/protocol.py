@@ -24,28 +24,29 @@ import builtins
 # ``builtins.isinstance`` in student code cannot change how values are encoded.
 __builtins__ = dict(builtins.__dict__)
 
-import io
 import json
+import re
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 __all__ = [
     "ALLOWED_KINDS",
+    "MAX_DEPTH",
     "AxesData",
     "CallbackStub",
     "CollectionData",
     "FigureData",
     "FrameReader",
     "LineData",
-    "MAX_DEPTH",
     "ProtocolError",
-    "blobs_equal",
     "SymbolicText",
     "UnsupportedValue",
+    "blobs_equal",
     "decode",
     "encode",
     "pack_frame",
@@ -57,6 +58,7 @@ MAX_DEPTH = 100
 ALLOWED_KINDS = "biufcUS"  # bool, int, uint, float, complex, str, bytes-str; never object
 RNG_NAMES = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _U32 = struct.Struct("<I")
+_U16 = struct.Struct("<H")
 _MAX_U32 = 2**32 - 1
 
 # Private references taken before any student code runs in the worker, so that a student
@@ -65,24 +67,48 @@ _type, _isinstance, _len, _str, _callable = type, isinstance, len, str, callable
 _float, _int, _complex, _bool = float, int, complex, bool
 _list_iter, _tuple_iter, _dict_items = list.__iter__, tuple.__iter__, dict.items
 _ndarray, _generic, _Generator = np.ndarray, np.generic, np.random.Generator
-_write_array, _asarray, _empty, _frombuffer = (
-    np.lib.format.write_array,
-    np.asarray,
-    np.empty,
-    np.frombuffer,
-)
+_ascontiguousarray, _frombuffer = np.ascontiguousarray, np.frombuffer
 _np_array, _uint8 = np.array, np.uint8
-_read_magic = np.lib.format.read_magic
-_read_header = {
-    (1, 0): np.lib.format.read_array_header_1_0,
-    (2, 0): np.lib.format.read_array_header_2_0,
-}
 _RNG_TYPES = {getattr(np.random, n): n for n in RNG_NAMES}
 _NUMPY_SCALAR_TYPES = frozenset(
     t for t in np.sctypeDict.values() if _isinstance(t, _type) and issubclass(t, np.generic)
 )
-_json_dumps, _json_loads = json.dumps, json.loads
 _modules = sys.modules
+
+
+def _refuse_json(o: Any) -> Any:
+    raise TypeError(f"cannot put a {_type(o).__name__} in a frame header")
+
+
+# JSON through the C accelerators directly: json.dumps/json.loads run Python code that looks
+# up builtins a student may have rebound inside the worker.
+try:
+    from json.encoder import c_encode_basestring_ascii, c_make_encoder
+    from json.scanner import c_make_scanner
+
+    _c_encoder = c_make_encoder(None, _refuse_json, c_encode_basestring_ascii, None, ":", ",",
+                                False, False, True)
+    _c_scanner = c_make_scanner(json.JSONDecoder())
+except (ImportError, TypeError):  # pragma: no cover - CPython always has _json
+    _c_encoder = _c_scanner = None
+
+
+def _json_dumps(obj: Any) -> str:
+    if _c_encoder is None:  # pragma: no cover
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=_refuse_json)
+    return "".join(_c_encoder(obj, 0))
+
+
+def _json_loads(text: str) -> Any:
+    if _c_scanner is None:  # pragma: no cover
+        return json.loads(text)
+    try:
+        obj, end = _c_scanner(text, 0)
+    except StopIteration:
+        raise ValueError("not a JSON document") from None
+    if text[end:].strip():
+        raise ValueError("extra data after the JSON document")
+    return obj
 
 
 class ProtocolError(Exception):
@@ -118,7 +144,7 @@ class SymbolicText(str):
 class CallbackStub:
     """Stand-in for a function that lives on the other side; calling it calls across."""
 
-    __slots__ = ("id", "_invoke")
+    __slots__ = ("_invoke", "id")
 
     def __init__(self, id: int, invoke: Callable[..., Any]) -> None:
         self.id = id
@@ -287,9 +313,7 @@ class _Encoder:
             )
         if dt.itemsize == 0:
             raise UnsupportedValue(f"a numpy array of empty dtype {dt}", where)
-        buf = io.BytesIO()
-        _write_array(buf, a, allow_pickle=False)
-        self.blobs.append(buf.getbuffer())
+        self.blobs.append(_npy_bytes(a))
         return {"t": "nd", "b": _len(self.blobs) - 1}
 
     def scalar(self, v: Any, where: str, depth: int) -> Any:
@@ -348,6 +372,24 @@ class _Encoder:
                 [_str(t.get_text()) for t in legend.get_texts()],
             })
         return {"t": "figure", "axes": axes}
+
+
+def _npy_bytes(a: np.ndarray) -> bytearray:
+    """A ``.npy`` file (format 1.0) for a plain array, written here rather than by
+    ``np.save`` so that nothing a student patches inside NumPy is on this path."""
+    fortran = bool(a.flags.f_contiguous and not a.flags.c_contiguous and a.ndim > 1)
+    if not (a.flags.c_contiguous or fortran):
+        a = _ascontiguousarray(a)
+    head = "{'descr': %r, 'fortran_order': %r, 'shape': %r, }" % (
+        a.dtype.str, fortran, tuple(_int(n) for n in a.shape))
+    head_len = 10 + _len(head) + 1
+    head = head + " " * ((64 - head_len % 64) % 64) + "\n"
+    prefix = b"\x93NUMPY\x01\x00" + _U16.pack(_len(head)) + head.encode("latin1")
+    out = bytearray(_len(prefix) + a.nbytes)
+    out[:_len(prefix)] = prefix
+    if a.nbytes:
+        out[_len(prefix):] = memoryview((a.T if fortran else a).reshape(-1).view(_uint8))
+    return out
 
 
 def _plain_array(data: Any) -> np.ndarray:
@@ -558,6 +600,26 @@ def _need(h: Any, key: str, typ: type) -> Any:
     return v
 
 
+_NPY_HEADER = re.compile(
+    r"\{'descr': '([<>|=][biufcUS][0-9]{0,6})', 'fortran_order': (True|False), "
+    r"'shape': \(((?:[0-9]{1,19}, ?)*[0-9]{0,19})\), \} *\n"
+)
+
+
+def _parse_npy_header(text: bytes) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The header of a ``.npy`` file in exactly the form `_npy_bytes` writes (and
+    ``np.save`` writes for plain arrays); anything else is refused."""
+    m = _NPY_HEADER.fullmatch(text.decode("latin1"))
+    if m is None:
+        raise ProtocolError("bad .npy header")
+    try:
+        dtype = np.dtype(m.group(1))
+    except TypeError:
+        raise ProtocolError(f"bad .npy dtype {m.group(1)!r}") from None
+    shape = tuple(_int(n) for n in m.group(3).replace(" ", "").split(",") if n)
+    return shape, m.group(2) == "True", dtype
+
+
 def read_npy(blob: Any) -> np.ndarray:
     """Parse one ``.npy`` blob into a fresh, writable, native-endian array.
 
@@ -576,12 +638,7 @@ def read_npy(blob: Any) -> np.ndarray:
         raise ProtocolError(f"unsupported .npy version {major}")
     if start > len(mv) or start > 65536:
         raise ProtocolError("array blob header is truncated or too long")
-    fp = io.BytesIO(bytes(mv[:start]))
-    try:
-        version = _read_magic(fp)
-        shape, fortran, dtype = _read_header[version](fp)
-    except Exception as e:
-        raise ProtocolError(f"bad .npy header ({e})") from None
+    shape, fortran, dtype = _parse_npy_header(bytes(mv[10 if major == 1 else 12:start]))
     if (dtype.kind not in ALLOWED_KINDS or dtype.hasobject or dtype.fields is not None
             or dtype.subdtype is not None or dtype.itemsize == 0):
         raise ProtocolError(f"array dtype {dtype} is not allowed")
@@ -617,7 +674,7 @@ def pack_frame(msg: dict, blobs: list = ()) -> list:
         If the frame would not fit in a u32 length.
     """
     sizes = [memoryview(b).nbytes for b in blobs]
-    head = _json_dumps({**msg, "blobs": sizes}, ensure_ascii=True, separators=(",", ":"))
+    head = _json_dumps({**msg, "blobs": sizes})
     head_bytes = head.encode("ascii")
     total = 4 + _len(head_bytes) + sum(sizes)
     if total > _MAX_U32:
@@ -634,7 +691,7 @@ def unpack_payload(payload: Any) -> tuple[dict, list]:
     if hlen > len(mv) - 4:
         raise ProtocolError("frame header length exceeds the frame")
     try:
-        msg = json.loads(bytes(mv[4:4 + hlen]).decode("ascii"))
+        msg = _json_loads(bytes(mv[4:4 + hlen]).decode("ascii"))
     except (ValueError, RecursionError) as e:
         raise ProtocolError(f"frame header is not valid JSON ({type(e).__name__})") from None
     if type(msg) is not dict or type(msg.get("blobs")) is not list:

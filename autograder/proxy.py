@@ -55,7 +55,7 @@ class CallRecord:
 class RemoteFunction:
     """A student function living in the worker; calling it returns the decoded value."""
 
-    def __init__(self, proxy: "StudentProxy", name: str, timeout: float | None = None) -> None:
+    def __init__(self, proxy: StudentProxy, name: str, timeout: float | None = None) -> None:
         self._proxy = proxy
         self.name = name
         self.timeout = timeout
@@ -67,7 +67,7 @@ class RemoteFunction:
         """Call and return the full `CallOutcome` (value, stdout, arguments after the call)."""
         return self._proxy._call(self.name, args, kwargs, self.timeout)
 
-    def with_timeout(self, seconds: float) -> "RemoteFunction":
+    def with_timeout(self, seconds: float) -> RemoteFunction:
         """The same function with a different wall-clock limit per call."""
         return RemoteFunction(self._proxy, self.name, seconds)
 

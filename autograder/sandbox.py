@@ -20,11 +20,13 @@ import os
 import random
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
 
@@ -41,6 +43,7 @@ ETC_FILES = (
 ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 PROTECTED_PACKAGES = ("autograder", "mlhw_ref")
 UID_RANGE = (1_900_000_000, 2_000_000_000)
+EXIT_NO_MEMORY = 86  # worker_main's exit status when it cannot even report a MemoryError
 
 Isolation = Literal["auto", "bubblewrap", "reduced"]
 
@@ -83,6 +86,9 @@ class SandboxConfig:
         Extra paths to hide from the worker if they lie inside something it can see.
     read_only_paths : tuple of str
         Extra host paths (data files) made readable at the same path inside the sandbox.
+    spare_workers : bool
+        Keep one pre-started worker per configuration so the next submission (or restart)
+        does not wait for Python and NumPy to start.
     """
 
     call_timeout: float = 10.0
@@ -102,6 +108,7 @@ class SandboxConfig:
     start_timeout: float = 30.0
     hidden_paths: tuple[str, ...] = ()
     read_only_paths: tuple[str, ...] = field(default=())
+    spare_workers: bool = True
 
     def __post_init__(self) -> None:
         if self.isolation not in ("auto", "bubblewrap", "reduced"):
@@ -131,7 +138,11 @@ def format_bytes(n: float) -> str:
 
 @dataclass
 class LaunchPlan:
-    """Everything needed to start one worker process."""
+    """Everything needed to start one worker process.
+
+    ``own_fds`` are descriptors opened for the launch (e.g. the font cache passed to
+    bubblewrap); the caller closes them once the process has started.
+    """
 
     argv: list[str]
     env: dict[str, str]
@@ -141,6 +152,7 @@ class LaunchPlan:
     bubblewrap: bool
     isolation: str
     temp_dir: str | None = None
+    own_fds: tuple[int, ...] = ()
 
     def preexec(self) -> Callable[[], None]:
         """A preexec_fn applying the rlimits in the child before exec (resource calls only)."""
@@ -274,18 +286,83 @@ def plan_launch(config: SandboxConfig, req_fd: int, resp_fd: int, *, bubblewrap:
         "max_frame_bytes": config.max_frame_bytes,
         "uid": None, "blocked_modules": [] if bubblewrap else list(PROTECTED_PACKAGES),
     }
+    font_files = matplotlib_font_cache(python)
     if not bubblewrap:
         temp_dir = tempfile.mkdtemp(prefix="mlhw-worker-")
+        env = worker_env(temp_dir)
+        if font_files:
+            os.makedirs(env["MPLCONFIGDIR"])
+            for f in font_files:
+                shutil.copy(f, env["MPLCONFIGDIR"])
         argv = [python, "-I", "-B", str(WORKER_MAIN), json.dumps(worker_cfg)]
-        return LaunchPlan(argv, worker_env(temp_dir), temp_dir, limits, (req_fd, resp_fd),
+        return LaunchPlan(argv, env, temp_dir, limits, (req_fd, resp_fd),
                           False, isolation, temp_dir)
     worker_cfg["uid"] = config.uid if config.uid is not None else random.randrange(*UID_RANGE)
+    env = worker_env(SANDBOX_HOME)
     main_in_box = f"{SANDBOX_CODE_DIR}/{WORKER_MAIN.name}"
-    argv = bwrap_args(config, python) + [
+    font_args, font_fds = [], []
+    if font_files:
+        # Copied (not bound) into a writable dir: matplotlib refuses a read-only cache dir.
+        font_args = ["--perms", "0777", "--dir", env["MPLCONFIGDIR"]]
+        for f in font_files:
+            try:
+                fd = os.open(f, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            font_fds.append(fd)
+            font_args += ["--perms", "0644", "--file", str(fd),
+                          f"{env['MPLCONFIGDIR']}/{os.path.basename(f)}"]
+    argv = bwrap_args(config, python) + font_args + [
         "--", python, "-I", "-B", main_in_box, json.dumps(worker_cfg),
     ]
-    return LaunchPlan(argv, worker_env(SANDBOX_HOME), "/", limits, (req_fd, resp_fd),
-                      True, isolation)
+    return LaunchPlan(argv, env, "/", limits, (req_fd, resp_fd, *font_fds),
+                      True, isolation, own_fds=tuple(font_fds))
+
+
+_font_cache_builder: subprocess.Popen[bytes] | None = None
+
+
+def matplotlib_font_cache(python: str) -> list[str]:
+    """Matplotlib's font list for the worker's interpreter, if built already.
+
+    A fresh sandbox would otherwise rebuild it (about a second) whenever a notebook imports
+    matplotlib. The first call starts building it in the background, outside the sandbox,
+    with the grader's own (trusted) matplotlib; workers started before it is ready simply
+    build their own. Returns the files to place in the worker's MPLCONFIGDIR.
+    """
+    global _font_cache_builder
+    try:
+        from importlib.metadata import version
+
+        mpl_version = version("matplotlib")
+    except Exception:
+        return []
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    tag = f"{mpl_version}-{sys.version_info.major}.{sys.version_info.minor}-{os.getuid()}"
+    cache = os.path.join(base, "mlhw", f"matplotlib-{tag}")
+    try:
+        files = [os.path.join(cache, f) for f in os.listdir(cache)
+                 if f.startswith("fontlist") and f.endswith(".json")]
+    except OSError:
+        files = []
+    if files:
+        return files
+    if _font_cache_builder is None or _font_cache_builder.poll() is not None:
+        if _font_cache_builder is not None and _font_cache_builder.returncode != 0:
+            return []  # tried once and failed: do not keep trying
+        try:
+            os.makedirs(os.path.dirname(cache), exist_ok=True)
+            work = tempfile.mkdtemp(prefix="fontcache-", dir=os.path.dirname(cache))
+            script = ("import os, sys, matplotlib.font_manager; "
+                      "os.replace(sys.argv[1], sys.argv[2])")
+            _font_cache_builder = subprocess.Popen(
+                [python, "-I", "-c", script, work, cache],
+                env={**worker_env(work), "MPLCONFIGDIR": work},
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            pass
+    return []
 
 
 def bwrap_args(config: SandboxConfig, python: str) -> list[str]:
@@ -410,7 +487,7 @@ def describe_exit(returncode: int | None, stderr_tail: str, *, bubblewrap: bool,
     """
     import signal as _signal
 
-    if any(h in stderr_tail for h in _MEMORY_HINTS):
+    if returncode == EXIT_NO_MEMORY or any(h in stderr_tail for h in _MEMORY_HINTS):
         return f"it ran out of memory (limit {format_bytes(config.memory_bytes)})"
     if returncode is None:
         return "it stopped answering"

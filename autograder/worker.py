@@ -17,8 +17,9 @@ import subprocess
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from autograder.errors import (
     BadReturn,
@@ -48,7 +49,8 @@ from autograder.sandbox import (
     reduced_isolation,
 )
 
-__all__ = ["CALLABLE", "CallOutcome", "CellReport", "LoadReport", "Worker"]
+__all__ = ["CALLABLE", "CallOutcome", "CellReport", "LoadReport", "Worker",
+           "close_spare_workers"]
 
 _F_SETPIPE_SZ = 1031
 _PIPE_SIZE = 1024 * 1024
@@ -61,7 +63,7 @@ class _CallableMarker:
 
     _instance = None
 
-    def __new__(cls) -> "_CallableMarker":
+    def __new__(cls) -> _CallableMarker:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -203,10 +205,11 @@ class _Process:
                 start_new_session=True, preexec_fn=plan.preexec(), close_fds=True,
             )
         finally:
-            os.close(req_r)
-            os.close(resp_w)
+            for fd in (req_r, resp_w, *plan.own_fds):
+                os.close(fd)
         self.out_fd = self.proc.stdout.fileno()
         self.err_fd = self.proc.stderr.fileno()
+        _grow_pipe(self.out_fd)
         for fd in (self.req_w, self.resp_r, self.out_fd, self.err_fd):
             os.set_blocking(fd, False)
         self.poll = select.poll()
@@ -261,7 +264,7 @@ class _Process:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise _TimedOut()
-                for fd, ev in self.poll.poll(remaining * 1000):
+                for fd, _ in self.poll.poll(remaining * 1000):
                     if fd == self.req_w:
                         self._write_some(pending)
                     elif fd == self.resp_r:
@@ -398,13 +401,59 @@ def _grow_pipe(fd: int) -> None:
         pass
 
 
-_live_workers: "weakref.WeakSet[Worker]" = weakref.WeakSet()
+class _SparePool:
+    """Started-but-unused worker processes, one per configuration.
+
+    Starting Python and importing NumPy takes most of a worker's start-up time; a spare
+    started in the background while the previous submission is graded hides it. A spare has
+    run no student code, so handing it to the next submission is safe.
+    """
+
+    def __init__(self) -> None:
+        self.spares: dict[tuple, _Process] = {}
+        self.pid = os.getpid()
+
+    def _check_pid(self) -> None:
+        if os.getpid() != self.pid:  # a forked grader: the spares belong to the parent
+            self.spares, self.pid = {}, os.getpid()
+
+    def take(self, key: tuple) -> _Process | None:
+        self._check_pid()
+        proc = self.spares.pop(key, None)
+        if proc is not None and not proc.alive():
+            proc.close()
+            return None
+        return proc
+
+    def refill(self, key: tuple, make: Callable[[], _Process]) -> None:
+        self._check_pid()
+        if key not in self.spares:
+            try:
+                self.spares[key] = make()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._check_pid()
+        for proc in self.spares.values():
+            proc.close()
+        self.spares.clear()
+
+
+_spares = _SparePool()
+_live_workers: weakref.WeakSet[Worker] = weakref.WeakSet()
 
 
 @atexit.register
 def _close_all() -> None:
     for w in list(_live_workers):
         w.close()
+    _spares.close()
+
+
+def close_spare_workers() -> None:
+    """Kill the pre-started spare workers (they are also killed at exit)."""
+    _spares.close()
 
 
 class Worker:
@@ -430,6 +479,7 @@ class Worker:
         self._proc: _Process | None = None
         self._cells: list[str] = []
         self._skip: set[int] = set()
+        self._n_loaded = 0  # cells already run (and replayed after a restart)
         self._budget = float(self.config.submission_timeout)
         self._closed = False
         self.start_time: float | None = None  # seconds the last (re)start took
@@ -517,6 +567,11 @@ class Worker:
             return CALLABLE
         return self._decode(reply, rblobs, "value", name, [], out, err)
 
+    def reset(self) -> None:
+        """Kill the worker process; the next request starts a fresh one and re-runs the
+        loaded cells (e.g. to undo global state a function left behind)."""
+        self._kill()
+
     def close(self) -> None:
         """Kill the worker and everything it started."""
         self._closed = True
@@ -525,7 +580,7 @@ class Worker:
             self._proc = None
         _live_workers.discard(self)
 
-    def __enter__(self) -> "Worker":
+    def __enter__(self) -> Worker:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -545,6 +600,12 @@ class Worker:
     # ------------------------------------------------------------------ internals
 
     def _load_cell(self, index: int, out: Any, err: Any) -> CellReport:
+        try:
+            return self._run_cell(index, out, err)
+        finally:
+            self._n_loaded = index + 1
+
+    def _run_cell(self, index: int, out: Any, err: Any) -> CellReport:
         what = f"cell {index + 1}"
         try:
             reply, _ = self._request({"op": "load", "index": index + 1,
@@ -679,9 +740,10 @@ class Worker:
                 raise StudentTimeout(f"the submission used up its "
                                      f"{self.config.submission_timeout:g} s time budget")
             t0 = time.monotonic()
-            proc = _Process(LaunchPlan([], {}, "/", [], (), self._bubblewrap, self.isolation),
-                            self.config)
-            proc.start()
+            key = (self.config, self._bubblewrap)
+            proc = _spares.take(key) if self.config.spare_workers else None
+            if proc is None:
+                proc = self._new_process()
             try:
                 ready = proc.wait_ready(t0 + min(self.config.start_timeout, self._budget))
                 if ready.get("op") != "ready":
@@ -700,12 +762,20 @@ class Worker:
             self._proc = proc
             self._budget -= time.monotonic() - t0
             self.start_time = time.monotonic() - t0
+            if self.config.spare_workers:
+                _spares.refill(key, self._new_process)
             self._replay()
         return self._proc
 
+    def _new_process(self) -> _Process:
+        proc = _Process(LaunchPlan([], {}, "/", [], (), self._bubblewrap, self.isolation),
+                        self.config)
+        proc.start()
+        return proc
+
     def _replay(self) -> None:
         """Re-run the loaded cells after a restart, skipping any that kill the worker."""
-        for index in range(len(self._cells)):
+        for index in range(self._n_loaded):
             if index in self._skip or self._proc is None:
                 continue
             discard = Capture(0)

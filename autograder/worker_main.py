@@ -22,9 +22,9 @@ import builtins as _builtins_module
 # or ``builtins.isinstance`` cannot change how the worker behaves.
 __builtins__ = dict(_builtins_module.__dict__)
 
-import json  # noqa: E402
-import os  # noqa: E402
-import sys  # noqa: E402
+import json
+import os
+import sys
 
 _CONFIG = json.loads(sys.argv[1])
 _REQ, _RESP = _CONFIG["req_fd"], _CONFIG["resp_fd"]
@@ -105,6 +105,7 @@ _MAX_MESSAGE = 2000
 _TB_FRAMES = 5
 _getpid, _exit, _read, _write = os.getpid, os._exit, os.read, os.write
 _seq_stack = []
+_EXIT_NO_MEMORY = 86  # the grader reads this status as "ran out of memory"
 
 
 class _Blocked:
@@ -116,7 +117,6 @@ class _Blocked:
     def find_spec(self, fullname, path=None, target=None):
         if fullname.partition(".")[0] in self.names:
             raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
-        return None
 
 
 def _isolate_imports():
@@ -187,9 +187,14 @@ def _safe_str(obj):
 
 def _error_info(exc):
     """Type, message and the student's own last frames (cells only, no worker internals)."""
+    if isinstance(exc, MemoryError):
+        # Free what the failed code still holds (its frames' locals) before doing anything.
+        traceback.clear_frames(exc.__traceback__)
     exc_type = type(exc)
     name = getattr(exc_type, "__name__", "Exception")
     message = _safe_str(exc)
+    if isinstance(exc, SystemExit):
+        message = f"the code called sys.exit({_safe_str(exc.code) if exc.code is not None else ''})"
     try:
         frames = [f for f in traceback.extract_tb(exc.__traceback__)
                   if f.filename.startswith("<cell ")]
@@ -373,7 +378,10 @@ def main():
     _send({"op": "ready", "pid": os.getpid(), "uid": os.getuid(), "seq": 0})
     while True:
         msg, blobs = _recv()
-        _dispatch(msg, blobs)
+        try:
+            _dispatch(msg, blobs)
+        except MemoryError:
+            _exit(_EXIT_NO_MEMORY)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,343 @@
+"""The value codec and framing shared by the grader and the worker (no processes here)."""
+
+from __future__ import annotations
+
+import builtins
+import io
+import math
+import struct
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autograder import protocol as P
+
+
+def same(a, b) -> bool:
+    """Exact structural equality: types, dtypes, shapes, values (NaN equal to NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        if a.dtype != b.dtype or a.shape != b.shape:
+            return False
+        if a.dtype.kind in "fc":
+            return bool(np.array_equal(a, b, equal_nan=True))
+        return bool(np.array_equal(a, b))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) ==
+                                                     math.copysign(1, b))
+    if isinstance(a, complex):
+        return same(a.real, b.real) and same(a.imag, b.imag)
+    return a == b
+
+
+def through_frame(value, max_bytes=2**30, chunk=None):
+    """Encode, frame, feed through a FrameReader (optionally in small chunks), decode."""
+    header, blobs = P.encode(value)
+    wire = b"".join(bytes(memoryview(b).cast("B")) for b in P.pack_frame({"v": header}, blobs))
+    reader = P.FrameReader(max_bytes)
+    frames = []
+    step = chunk or len(wire)
+    for i in range(0, len(wire), step):
+        frames += reader.feed(wire[i:i + step])
+    assert len(frames) == 1 and not reader.partial
+    msg, out_blobs = P.unpack_payload(frames[0])
+    return P.decode(msg["v"], out_blobs)
+
+
+dtypes = st.one_of(
+    hnp.boolean_dtypes(), hnp.integer_dtypes(endianness="="),
+    hnp.unsigned_integer_dtypes(endianness="="), hnp.floating_dtypes(endianness="="),
+    hnp.complex_number_dtypes(endianness="="),
+    hnp.unicode_string_dtypes(endianness="=", min_len=1, max_len=4),
+)
+arrays = dtypes.flatmap(lambda dt: hnp.arrays(
+    dt, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)))
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(min_value=-2**200, max_value=2**200),
+    st.floats(allow_nan=True, allow_infinity=True), st.complex_numbers(allow_nan=False),
+    st.text(max_size=20),
+)
+values = st.recursive(
+    st.one_of(scalars, arrays),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values)
+def test_nested_values_round_trip_exactly(value):
+    assert same(through_frame(value), value)
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays)
+def test_arrays_survive_a_byte_by_byte_stream(a):
+    assert same(through_frame(a, chunk=7), a)
+
+
+def test_decoded_arrays_are_fresh_and_writable():
+    a = np.arange(6.0).reshape(2, 3)
+    header, blobs = P.encode(a)
+    b = P.decode(header, blobs)
+    b[0, 0] = 99.0
+    assert a[0, 0] == 0.0 and b.flags.writeable and b.flags.owndata
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+    lambda: np.arange(20)[::3],
+    lambda: np.arange(12.0).reshape(3, 4).T,
+    lambda: np.zeros((0, 5)),
+    lambda: np.array(3.5),
+    lambda: np.arange(4, dtype=">i4"),
+])
+def test_layouts_and_byte_orders_round_trip_as_values(make):
+    a = make()
+    b = through_frame(a)
+    assert b.shape == a.shape and np.array_equal(a, b) and b.dtype.isnative
+
+
+def test_numpy_scalars_become_python_scalars():
+    out = through_frame([np.float32(1.5), np.int64(-3), np.bool_(True), np.complex128(1 + 2j),
+                         np.str_("ab")])
+    assert same(out, [1.5, -3, True, 1 + 2j, "ab"])
+
+
+def test_container_subclasses_become_plain_containers():
+    from collections import OrderedDict, namedtuple
+
+    Pair = namedtuple("Pair", "alpha beta")
+    out = through_frame({"p": Pair(1, 2), "o": OrderedDict(a=1)})
+    assert type(out["p"]) is tuple and out["p"] == (1, 2) and type(out["o"]) is dict
+
+
+@pytest.mark.parametrize("name", P.RNG_NAMES)
+def test_generators_are_rebuilt_with_identical_draws(name):
+    g = np.random.Generator(getattr(np.random, name)(1234))
+    g.random(5)  # move away from the seed state
+    h = through_frame(g)
+    assert type(h.bit_generator).__name__ == name
+    assert np.array_equal(g.random(10), h.random(10))
+    assert np.array_equal(g.integers(0, 100, 7), h.integers(0, 100, 7))
+
+
+# ------------------------------------------------------------------------- refusals
+
+
+class MyArray(np.ndarray):
+    def __eq__(self, other):  # a rigged comparison that must never reach the grader
+        return True
+
+
+class MyFloat(np.float64):
+    pass
+
+
+@pytest.mark.parametrize("value, words", [
+    (np.zeros(3).view(MyArray), "MyArray (a numpy.ndarray subclass)"),
+    (np.zeros((1, 1)).view(np.matrix), "numpy.ndarray subclass"),
+    (np.array([1, None], dtype=object), "dtype object"),
+    (np.zeros(2, dtype=[("a", "f8")]), "dtype"),
+    (MyFloat(1.0), "numpy scalar subclass"),
+    ({1, 2}, "set"),
+    ((i for i in range(3)), "generator"),
+    ({1: "a"}, "key"),
+    (b"raw", "bytes"),
+    (object(), "object"),
+    (print, "function"),
+])
+def test_refuses_values_that_are_not_plain_data(value, words):
+    with pytest.raises(P.UnsupportedValue) as info:
+        P.encode([0, {"k": value}])
+    assert words in str(info.value)
+    assert info.value.where == "[1]['k']"
+
+
+def test_refuses_foreign_bit_generators():
+    class MyBits(np.random.PCG64):
+        pass
+
+    with pytest.raises(P.UnsupportedValue, match="NumPy's bit generators"):
+        P.encode(np.random.Generator(MyBits(1)))
+
+
+def test_refuses_self_containing_values():
+    a: list = []
+    a.append(a)
+    with pytest.raises(P.UnsupportedValue, match="nested more than"):
+        P.encode(a)
+
+
+def test_callables_become_callback_ids_only_on_request():
+    def phi(u):
+        return u
+
+    registry: list = []
+    header, _ = P.encode((phi, [phi, len]), callbacks=registry)
+    assert registry == [phi, len]
+    assert P.decode(header, [], function_stub=registry.__getitem__) == (phi, [phi, len])
+    with pytest.raises(P.ProtocolError, match="function"):
+        P.decode(header, [])
+
+
+def test_encoding_ignores_rebound_builtins():
+    a = np.arange(3.0)
+    saved = builtins.isinstance, builtins.type
+    try:
+        builtins.isinstance = lambda *args: True
+        builtins.type = lambda *args: int
+        header, blobs = P.encode({"a": a})
+    finally:
+        builtins.isinstance, builtins.type = saved
+    assert same(P.decode(header, blobs), {"a": a})
+
+
+def npy(a, **kw) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a, **kw)
+    return buf.getvalue()
+
+
+def forged(blob: bytes):
+    return P.decode({"t": "nd", "b": 0}, [blob])
+
+
+def test_refuses_pickled_npy():
+    blob = npy(np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(P.ProtocolError, match="header"):
+        forged(blob)
+
+
+def test_reads_what_np_save_writes_for_plain_arrays():
+    for a in (np.arange(5.0), np.zeros((2, 0, 3), dtype=np.int8), np.array(True),
+              np.asfortranarray(np.ones((3, 2), dtype=np.complex64)), np.array(["ab", "c"])):
+        assert same(forged(npy(a)), a)
+
+
+def test_refuses_npz_and_garbage_blobs():
+    buf = io.BytesIO()
+    np.savez(buf, a=np.zeros(2))
+    for blob in (buf.getvalue(), b"hello world, not an array"):
+        with pytest.raises(P.ProtocolError, match="not a .npy"):
+            forged(blob)
+
+
+@pytest.mark.parametrize("cut", [1, 8, 100])
+def test_refuses_truncated_or_padded_array_blobs(cut):
+    blob = npy(np.arange(50.0))
+    with pytest.raises(P.ProtocolError):
+        forged(blob[:-cut])
+    with pytest.raises(P.ProtocolError, match="holds"):
+        forged(blob + b"\0" * cut)
+
+
+def test_refuses_a_header_claiming_a_huge_array():
+    blob = bytearray(npy(np.zeros(2)))
+    head = blob[10:].split(b"}")[0].decode()
+    huge = head.replace("(2,)", "(1000000000000,)")
+    new_head = (huge + "}").ljust(len(head) + 1 + (len(blob) - 10 - len(head) - 1 - 16))
+    with pytest.raises(P.ProtocolError):
+        forged(bytes(blob[:8]) + struct.pack("<H", len(new_head)) + new_head.encode() +
+               bytes(16))
+
+
+def test_reader_refuses_oversize_frames_before_reading_them():
+    reader = P.FrameReader(max_bytes=1000)
+    with pytest.raises(P.ProtocolError, match="exceeds the limit"):
+        reader.feed(struct.pack("<I", 10**6))
+
+
+@pytest.mark.parametrize("payload", [
+    b"",
+    struct.pack("<I", 100) + b"{}",
+    struct.pack("<I", 2) + b"[]",
+    struct.pack("<I", 3) + b"{x}",
+    struct.pack("<I", 13) + b'{"blobs":[5]}' + b"abc",
+    struct.pack("<I", 14) + b'{"blobs":[-1]}',
+    struct.pack("<I", 18) + b'{"blobs":"nope"}xx',
+])
+def test_refuses_malformed_frames(payload):
+    with pytest.raises(P.ProtocolError):
+        P.unpack_payload(payload)
+
+
+@pytest.mark.parametrize("header", [
+    {"t": "pickle"}, {"t": "nd", "b": 3}, {"t": "nd", "b": "0"}, [1, 2],
+    {"t": "dict", "k": [1], "v": [2]}, {"t": "dict", "k": ["a"], "v": []},
+    {"t": "rng", "bg": "Mine", "state": None}, {"t": "rng", "bg": "PCG64", "state": 3},
+    {"t": "c", "re": "1", "im": 0}, {"t": "int", "h": "zz"},
+    {"t": "figure", "axes": [{"xscale": 1}]},
+])
+def test_refuses_malformed_values(header):
+    with pytest.raises(P.ProtocolError):
+        P.decode(header, [])
+
+
+def test_refuses_absurdly_deep_values():
+    header: object = 1
+    for _ in range(500):
+        header = {"t": "list", "v": [header]}
+    with pytest.raises(P.ProtocolError):
+        P.decode(header, [])
+
+
+def test_sympy_expressions_travel_as_text():
+    sympy = pytest.importorskip("sympy")
+    n = sympy.Symbol("n")
+    out = through_frame({"sigma_sq": 2 / n})
+    assert type(out["sigma_sq"]) is P.SymbolicText and out["sigma_sq"] == "2/n"
+
+
+def test_figures_travel_as_plain_data():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, bx) = plt.subplots(1, 2)
+    try:
+        ax.plot([0, 1, 2], [5.0, 3.0, 2.5], label="log-likelihood")
+        ax.set_yscale("log")
+        ax.set_title("EM")
+        ax.legend()
+        bx.scatter([1, 2, 3], [4, 5, 6])
+        bx.contour(np.arange(16.0).reshape(4, 4))
+        out = through_frame(fig)
+    finally:
+        plt.close(fig)
+    assert isinstance(out, P.FigureData) and len(out.axes) == 2
+    a, b = out.axes
+    assert (a.yscale, a.title, a.legend_texts) == ("log", "EM", ("log-likelihood",))
+    assert np.array_equal(a.lines[0].y, [5.0, 3.0, 2.5]) and a.lines[0].label == "log-likelihood"
+    assert [c.kind for c in b.collections][0] == "PathCollection"
+    assert b.collections[0].n_offsets == 3 and b.n_contour_sets == 1
+
+
+def test_an_axes_is_refused_with_a_hint():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises(P.UnsupportedValue, match="ax.figure"):
+            P.encode(ax)
+    finally:
+        plt.close(fig)
+
+
+def test_blobs_equal_compares_bytes():
+    assert P.blobs_equal([b"abc", b""], [bytearray(b"abc"), b""])
+    assert not P.blobs_equal([b"abc"], [b"abd"])
+    assert not P.blobs_equal([b"abc"], [b"abc", b""])
