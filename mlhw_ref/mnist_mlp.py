@@ -11,8 +11,9 @@ Inputs are never modified: training works on copies and returns new lists.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from itertools import pairwise
 
 import numpy as np
 from scipy.special import expit  # stable logistic sigmoid (no overflow for large |z|)
@@ -50,7 +51,7 @@ def init_weights(rng: np.random.Generator, sizes: Sequence[int] = SIZES) -> tupl
     biases : list of ndarray, shapes (sizes[l+1],)
     """
     weights = [rng.normal(0.0, 1.0 / np.sqrt(max(n_in, n_out)), size=(n_in, n_out))
-               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+               for n_in, n_out in pairwise(sizes)]
     biases = [np.zeros(n_out) for n_out in sizes[1:]]
     return weights, biases
 
@@ -295,7 +296,7 @@ def _sgd_numpy(X: np.ndarray, labels: np.ndarray, order: np.ndarray, weights: Pa
 _KERNEL: object = None
 
 
-def _compiled_sgd():  # noqa: ANN202
+def _compiled_sgd():
     """The numba kernel for three layers, compiled on first use; None without numba."""
     global _KERNEL
     if _KERNEL is None:
@@ -308,7 +309,7 @@ def _compiled_sgd():  # noqa: ANN202
     return _KERNEL or None
 
 
-def _sgd3_loops(X, labels, order, W1, W2, W3, b1, b2, b3, lr):  # noqa: ANN001, ANN202, PLR0913
+def _sgd3_loops(X, labels, order, W1, W2, W3, b1, b2, b3, lr):
     """Per-sample SGD for a 3-layer net, as explicit loops for numba (in place).
 
     The same arithmetic as ``train_one_sample``: deltas from the current weights, then

@@ -60,14 +60,14 @@ def sha256(data: bytes) -> str:
 class _NdarrayOnlyUnpickler(pickle.Unpickler):
     """Resolve only what a pickled ndarray needs; anything else is refused."""
 
-    _ALLOWED = {
+    _ALLOWED = frozenset({
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy.core.multiarray", "scalar"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
-    }
+    })
 
-    def find_class(self, module: str, name: str):  # noqa: ANN201
+    def find_class(self, module: str, name: str):
         if (module, name) not in self._ALLOWED:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name} from the MNIST pickle")
         if module == "numpy.core.multiarray":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ small_sizes = st.lists(st.integers(1, 6), min_size=1, max_size=3).flatmap(
 
 def random_net(sizes, seed, scale=1.0):
     rng = np.random.default_rng(seed)
-    weights = [rng.normal(0, scale, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    weights = [rng.normal(0, scale, (a, b)) for a, b in pairwise(sizes)]
     biases = [rng.normal(0, scale, b) for b in sizes[1:]]
     return weights, biases
 
@@ -105,7 +106,7 @@ def test_forward_is_stable_for_huge_pre_activations():
     X = np.random.default_rng(0).random((5, 6))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        loss, acc = M.feed_forward_dataset(X, np.array([0, 1, 2, 0, 1]), weights, biases)
+        loss, _ = M.feed_forward_dataset(X, np.array([0, 1, 2, 0, 1]), weights, biases)
         dW, db = M.backward_batch(X, np.array([0, 1, 2, 0, 1]), weights, biases)
     assert np.isfinite(loss) and loss > 0
     assert all(np.all(np.isfinite(g)) for g in dW + db)
@@ -141,7 +142,7 @@ def test_backward_batch_matches_finite_differences_of_mean_loss(sizes, seed, n):
     weights, biases = random_net(sizes, seed)
     rng = np.random.default_rng(seed + 2)
     X, y = rng.random((n, sizes[0])), rng.integers(0, sizes[-1], n)
-    loss0, cache = M.forward_batch(X, y, weights, biases)
+    _, cache = M.forward_batch(X, y, weights, biases)
     dW, db = M.backward_batch(X, y, weights, biases, cache=cache)
 
     def loss():
