@@ -1,0 +1,293 @@
+"""Verify every symbolic step of ``solutions/mlp_multiclass/derivations.md`` with sympy.
+
+Run ``python solutions/mlp_multiclass/verify_derivations.py``: one line per check, exit
+status 1 if any check fails. Importing this file runs nothing; ``CHECKS`` lists the steps and
+``ANSWERS`` holds the final symbolic answers the grader compares students' answers with.
+
+Symbols and assumptions: ``x`` and ``t`` (= tanh(x)) are real, ``s`` (= sigmoid(x), in
+(0, 1)) is positive, and the sizes ``d, d_h, m`` are positive integers.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Callable
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+x = sp.Symbol("x", real=True)
+s = sp.Symbol("s", positive=True)
+t = sp.Symbol("t", real=True)
+d, d_h, m = sp.symbols("d d_h m", positive=True, integer=True)
+
+ANSWERS: dict[str, sp.Expr] = {
+    "sigmoid_via_tanh": (sp.tanh(x / 2) + 1) / 2,
+    "log_sigmoid": -sp.log(1 + sp.exp(-x)),
+    "dsigmoid_in_s": s * (1 - s),
+    "dtanh_in_t": 1 - t**2,
+    "n_params_expr": d_h * (d + 1) + m * (d_h + 1),
+}
+
+_SEED = 20240614
+
+
+def sigmoid(z: sp.Expr) -> sp.Expr:
+    """The logistic function 1 / (1 + e^{-z})."""
+    return 1 / (1 + sp.exp(-z))
+
+
+def softplus(z: sp.Expr) -> sp.Expr:
+    """log(1 + e^z)."""
+    return sp.log(1 + sp.exp(z))
+
+
+def _concrete(expr: sp.Expr) -> sp.Expr:
+    """Replace every generic function (``phi``, ``ell``) by one concrete smooth function.
+
+    An identity that holds for every function holds for this one too, so a nonzero value
+    after the replacement disproves it.
+    """
+    arities = {applied.func: len(applied.args) for applied in expr.atoms(AppliedUndef)}
+    for fn, k in arities.items():
+        zs = sp.symbols(f"zeta1:{k + 1}")
+        mix = sum((i + 1) * zi for i, zi in enumerate(zs))
+        expr = expr.subs(fn, sp.Lambda(zs, sp.exp(mix / 3) + mix**3 / 7 + mix))
+    return expr.doit()
+
+
+def _nonzero_witness(expr: sp.Expr) -> str | None:
+    """Describe a point where ``expr`` is clearly not 0, or return None.
+
+    Each symbol gets a value that satisfies the assumptions used in this file: integers
+    1..5, positive symbols a value in [1/10, 3/10] (so sums of a few stay below 1), other real
+    symbols a value in [-3/10, 3/10] (both signs, e.g. to tell ReLU from the identity). A
+    nonzero value there disproves the identity quickly, before ``simplify`` is tried.
+    """
+    expr = _concrete(expr)
+    rng = random.Random(_SEED)
+
+    def value_for(sym: sp.Symbol) -> sp.Rational:
+        if sym.is_integer:
+            return sp.Integer(rng.randint(1, 5))
+        magnitude = sp.Rational(rng.randint(10, 30), 100)
+        return magnitude if sym.is_nonnegative else rng.choice((-1, 1)) * magnitude
+
+    point = {sym: value_for(sym) for sym in sorted(expr.free_symbols, key=str)}
+    value = sp.N(expr.subs(point), 30)
+    if value.is_number and abs(value) > 1e-15:
+        return f"{sp.N(value, 6)} at {point}"
+    return None
+
+
+def _assert_zero(expr: sp.Expr | sp.MatrixBase, what: str) -> None:
+    """Assert that ``expr`` (a scalar or a matrix) is identically 0, saying where if not.
+
+    ``expand`` or ``cancel`` settle most identities here (they are exact rewritings); a
+    random point disproves a false one quickly; ``simplify`` is tried last.
+    """
+    entries = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
+    for index, entry in enumerate(entries):
+        where = f" (entry {index})" if len(entries) > 1 else ""
+        if sp.expand(entry, power_exp=False) == 0 or sp.cancel(sp.together(entry)) == 0:
+            continue
+        witness = _nonzero_witness(entry)
+        assert witness is None, f"{what}{where} is not an identity: the difference is {witness}"
+        residual = sp.simplify(entry)
+        assert residual == 0, f"{what}{where}: the difference simplifies to {residual}, not 0"
+
+
+# ------------------------------------------------------------------------------------------
+# Step 1: identities of sigmoid, tanh and softplus
+
+
+def check_sigmoid_via_tanh(answer: sp.Expr | None = None) -> None:
+    """sigma(x) = (tanh(x/2) + 1)/2."""
+    answer = ANSWERS["sigmoid_via_tanh"] if answer is None else answer
+    _assert_zero((answer - sigmoid(x)).rewrite(sp.exp), "(tanh(x/2)+1)/2 - sigma(x)")
+
+
+def check_log_sigmoid(answer: sp.Expr | None = None) -> None:
+    """log sigma(x) = -log(1 + e^{-x}) = -softplus(-x) (1 + e^{-x} > 0 for real x)."""
+    answer = ANSWERS["log_sigmoid"] if answer is None else answer
+    _assert_zero(sp.expand_log(sp.log(sigmoid(x))) - answer, "log sigma(x)")
+    _assert_zero(answer + softplus(-x), "log sigma(x) vs -softplus(-x)")
+
+
+def check_stable_log_sigmoid_and_softplus() -> None:
+    """log sigma(x) = min(x, 0) - log(1 + e^{-|x|}) and softplus(x) = max(x, 0) +
+    log(1 + e^{-|x|}): only e^{-|x|} <= 1 is ever computed. Checked for x = p and x = -p."""
+    p = sp.Symbol("p", positive=True)
+    tail = sp.log(1 + sp.exp(-p))  # log(1 + e^{-|x|})
+    cases = {
+        "log sigma(p)": (-softplus(-p), 0 - tail),
+        "log sigma(-p)": (-softplus(p), -p - tail),
+        "softplus(p)": (softplus(p), p + tail),
+        "softplus(-p)": (softplus(-p), 0 + tail),
+    }
+    for what, (exact, stable) in cases.items():
+        _assert_zero(sp.expand_log((exact - stable).rewrite(sp.exp)), what)
+
+
+def check_dsigmoid_in_s(answer: sp.Expr | None = None) -> None:
+    """sigma'(x) = s (1 - s) with s = sigma(x)."""
+    answer = ANSWERS["dsigmoid_in_s"] if answer is None else answer
+    _assert_zero(sp.diff(sigmoid(x), x) - answer.subs(s, sigmoid(x)), "sigma'(x)")
+
+
+def check_dtanh_in_t(answer: sp.Expr | None = None) -> None:
+    """tanh'(x) = 1 - t^2 with t = tanh(x), from tanh = sinh / cosh."""
+    answer = ANSWERS["dtanh_in_t"] if answer is None else answer
+    quotient = sp.diff(sp.sinh(x) / sp.cosh(x), x)
+    _assert_zero((quotient - answer.subs(t, sp.tanh(x))).rewrite(sp.exp), "tanh'(x)")
+
+
+# ------------------------------------------------------------------------------------------
+# Step 2: softmax
+
+
+def _softmax(z: sp.Matrix) -> sp.Matrix:
+    total = sum(sp.exp(zi) for zi in z)
+    return z.applyfunc(lambda zi: sp.exp(zi) / total)
+
+
+def check_softmax_shift_invariance(n_classes: int = 3) -> None:
+    """softmax(z + c 1) = softmax(z) for any real c (so subtracting max(z) is safe), and the
+    entries sum to 1."""
+    z = sp.Matrix(sp.symbols(f"z1:{n_classes + 1}", real=True))
+    c = sp.Symbol("c", real=True)
+    shifted = _softmax(z + c * sp.ones(n_classes, 1))
+    _assert_zero(sp.powsimp(sp.expand(shifted - _softmax(z), power_exp=True)), "shift by c")
+    _assert_zero(sum(_softmax(z)) - 1, "sum of softmax")
+
+
+# ------------------------------------------------------------------------------------------
+# Step 3: number of parameters
+
+
+def check_n_params_counts_entries(answer: sp.Expr | None = None, n_sizes: int = 10) -> None:
+    """n_theta = #W1 + #b1 + #W2 + #b2 = d_h d + d_h + m d_h + m, symbolically (shapes of
+    matrix symbols) and by counting the entries of explicit matrices at random sizes."""
+    answer = ANSWERS["n_params_expr"] if answer is None else answer
+    shapes = {
+        "W1": sp.MatrixSymbol("W1", d_h, d).shape,
+        "b1": sp.MatrixSymbol("b1", d_h, 1).shape,
+        "W2": sp.MatrixSymbol("W2", m, d_h).shape,
+        "b2": sp.MatrixSymbol("b2", m, 1).shape,
+    }
+    _assert_zero(sum(rows * cols for rows, cols in shapes.values()) - answer, "n_theta")
+    rng = random.Random(_SEED)
+    for _ in range(n_sizes):
+        sizes = {d: rng.randint(1, 6), d_h: rng.randint(1, 6), m: rng.randint(1, 6)}
+        count = 0
+        for name, (rows, cols) in shapes.items():
+            block = sp.Matrix(
+                *(int(v.subs(sizes)) for v in (rows, cols)),
+                lambda i, j, name=name: sp.Symbol(f"{name}_{i}_{j}"),
+            )
+            count += len(block.free_symbols)
+        assert count == answer.subs(sizes), (
+            f"{count} entries at {sizes}, formula gives {answer.subs(sizes)}"
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# Step 4: gradients of the ReLU-softmax network (d = 2, d_h = 2, m = 2, two examples)
+
+
+def _matrix(name: str, rows: int, cols: int) -> sp.Matrix:
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}{i + 1}{j + 1}", real=True))
+
+
+def check_relu_softmax_gradients(w2_uses_preactivation: bool = False) -> None:
+    """Per example: g_oa = softmax(o^a) - onehot(y), dW2 = g_oa (h^s)^T, db2 = g_oa,
+    g_ha = (W2^T g_oa) * 1[h^a > 0], dW1 = g_ha x^T, db1 = g_ha, dL/dx = W1^T g_ha;
+    the loss is the mean over the n examples, so each gradient is the mean too. ReLU is
+    Max(0, z), whose derivative sympy writes as Heaviside(z) (= 1[z > 0] away from 0).
+
+    ``w2_uses_preactivation=True`` plants the mistake dW2 = g_oa (h^a)^T: it must fail.
+    """
+    n_in, n_hidden, n_classes, labels = 2, 2, 2, (0, 1)
+    W1, W2 = _matrix("W1_", n_hidden, n_in), _matrix("W2_", n_classes, n_hidden)
+    b1 = sp.Matrix(sp.symbols(f"b1_1:{n_hidden + 1}", real=True))
+    b2 = sp.Matrix(sp.symbols(f"b2_1:{n_classes + 1}", real=True))
+    X = _matrix("x", len(labels), n_in)  # row i is example i
+    params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+    loss, grads, grad_x = 0, {k: sp.zeros(*P.shape) for k, P in params.items()}, []
+    for i, label in enumerate(labels):
+        xi = X[i, :].T
+        ha = W1 * xi + b1
+        hs = ha.applyfunc(lambda v: sp.Max(0, v))
+        oa = W2 * hs + b2
+        os_ = _softmax(oa)
+        loss += -sp.log(os_[label]) / len(labels)
+        g_oa = os_ - sp.Matrix([int(c == label) for c in range(n_classes)])
+        g_ha = (W2.T * g_oa).multiply_elementwise(ha.applyfunc(sp.Heaviside))
+        grads["W2"] += g_oa * (ha if w2_uses_preactivation else hs).T / len(labels)
+        grads["b2"] += g_oa / len(labels)
+        grads["W1"] += g_ha * xi.T / len(labels)
+        grads["b1"] += g_ha / len(labels)
+        grad_x.append(W1.T * g_ha / len(labels))
+    for name, P in params.items():
+        autodiff = P.applyfunc(lambda p: sp.diff(loss, p))
+        _assert_zero(autodiff - grads[name], f"dL/d{name}")
+    autodiff_x = X.applyfunc(lambda v: sp.diff(loss, v))
+    for i in range(len(labels)):
+        _assert_zero(autodiff_x[i, :].T - grad_x[i], f"dL/dx for example {i + 1}")
+
+
+def check_elastic_net_gradient() -> None:
+    """d/dw (l1 |w| + l2 w^2) = l1 sign(w) + 2 l2 w (w real, w != 0 for the |w| part)."""
+    w = sp.Symbol("w", real=True)
+    l1, l2 = sp.symbols("l1 l2", nonnegative=True)
+    _assert_zero(
+        sp.diff(l1 * sp.Abs(w) + l2 * w**2, w) - (l1 * sp.sign(w) + 2 * l2 * w), "penalty gradient"
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Step 5: gradient checking
+
+
+def check_central_difference_is_second_order() -> None:
+    """(f(x+h) - f(x-h)) / (2h) = f'(x) + h^2 f^(3)(x) / 6 + O(h^4), while the one-sided
+    (f(x+h) - f(x)) / h = f'(x) + h f''(x) / 2 + O(h^2) (f a generic smooth function)."""
+    f = sp.Function("f")
+    h = sp.Symbol("h", positive=True)
+    central = ((f(x + h) - f(x - h)) / (2 * h)).series(h, 0, 4).removeO()
+    _assert_zero(central - sp.diff(f(x), x) - h**2 * sp.diff(f(x), x, 3) / 6, "central difference")
+    forward = ((f(x + h) - f(x)) / h).series(h, 0, 2).removeO()
+    _assert_zero(forward - sp.diff(f(x), x) - h * sp.diff(f(x), x, 2) / 2, "forward difference")
+
+
+CHECKS: list[tuple[str, Callable[[], None]]] = [
+    ("sigmoid_via_tanh", check_sigmoid_via_tanh),
+    ("log_sigmoid", check_log_sigmoid),
+    ("stable_log_sigmoid_and_softplus", check_stable_log_sigmoid_and_softplus),
+    ("dsigmoid_in_s", check_dsigmoid_in_s),
+    ("dtanh_in_t", check_dtanh_in_t),
+    ("softmax_shift_invariance", check_softmax_shift_invariance),
+    ("n_params_counts_entries", check_n_params_counts_entries),
+    ("relu_softmax_gradients", check_relu_softmax_gradients),
+    ("elastic_net_gradient", check_elastic_net_gradient),
+    ("central_difference_is_second_order", check_central_difference_is_second_order),
+]
+
+
+def main() -> int:
+    """Run every check, print one line each, return 1 if any failed (else 0)."""
+    failed = 0
+    for name, check in CHECKS:
+        try:
+            check()
+        except Exception as exc:  # noqa: BLE001 - report every failure, keep going
+            failed += 1
+            print(f"{name}: FAILED: {type(exc).__name__}: {exc}")
+        else:
+            print(f"{name}: ok")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
