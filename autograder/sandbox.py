@@ -44,6 +44,7 @@ ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 PROTECTED_PACKAGES = ("autograder", "mlhw_ref")
 UID_RANGE = (1_900_000_000, 2_000_000_000)
 EXIT_NO_MEMORY = 86  # worker_main's exit status when it cannot even report a MemoryError
+EXIT_BROKEN = 87  # worker_main's exit status when student code broke what it relies on
 
 Isolation = Literal["auto", "bubblewrap", "reduced"]
 
@@ -285,6 +286,9 @@ def plan_launch(config: SandboxConfig, req_fd: int, resp_fd: int, *, bubblewrap:
         "req_fd": req_fd, "resp_fd": resp_fd, "limits": limits,
         "max_frame_bytes": config.max_frame_bytes,
         "uid": None, "blocked_modules": [] if bubblewrap else list(PROTECTED_PACKAGES),
+        # Without bwrap the worker is the grader's direct child (bwrap's init is its parent
+        # otherwise, and --die-with-parent covers that case).
+        "parent_pid": None if bubblewrap else os.getpid(),
     }
     font_files = matplotlib_font_cache(python)
     if not bubblewrap:
@@ -402,7 +406,6 @@ def bwrap_args(config: SandboxConfig, python: str) -> list[str]:
             args += (["--tmpfs", hidden] if os.path.isdir(hidden)
                      else ["--ro-bind", "/dev/null", hidden])
     args += _parents(SANDBOX_CODE_DIR + "/x", made)
-    args += ["--perms", "0755", "--dir", SANDBOX_CODE_DIR]
     for path in (WORKER_MAIN, PROTOCOL):
         args += ["--ro-bind", str(path), f"{SANDBOX_CODE_DIR}/{path.name}"]
     args += ["--chdir", SANDBOX_HOME]
@@ -491,6 +494,9 @@ def describe_exit(returncode: int | None, stderr_tail: str, *, bubblewrap: bool,
         return f"it ran out of memory (limit {format_bytes(config.memory_bytes)})"
     if returncode is None:
         return "it stopped answering"
+    if returncode == EXIT_BROKEN:
+        return ("the worker could not go on after the code changed Python itself (e.g. "
+                "rebound builtins or closed the grader's channel)")
     signo = -returncode if returncode < 0 else (
         returncode - 128 if bubblewrap and 128 < returncode < 128 + 65 else 0)
     if signo:

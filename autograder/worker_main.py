@@ -53,21 +53,24 @@ def _apply_limits(limits):
             resource.setrlimit(res, (min(soft, cur_hard), cur_hard))
 
 
-def _no_new_privs():
+def _prctl_guards(parent_pid):
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: setuid binaries stay powerless
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG = SIGKILL: never outlive the grader
     except Exception:
         pass
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(0)  # the grader died before the guard was in place
 
 
 if _CONFIG.get("uid") is not None and os.getuid() == 0:
     _drop_privileges(_CONFIG["uid"])
 _apply_limits(_CONFIG["limits"])
 if sys.platform.startswith("linux"):
-    _no_new_privs()
+    _prctl_guards(_CONFIG.get("parent_pid"))
 
 os.set_inheritable(_REQ, False)
 os.set_inheritable(_RESP, False)
@@ -106,6 +109,7 @@ _TB_FRAMES = 5
 _getpid, _exit, _read, _write = os.getpid, os._exit, os.read, os.write
 _seq_stack = []
 _EXIT_NO_MEMORY = 86  # the grader reads this status as "ran out of memory"
+_EXIT_BROKEN = 87  # ... and this one as "the code broke the worker"
 
 
 class _Blocked:
@@ -382,6 +386,11 @@ def main():
             _dispatch(msg, blobs)
         except MemoryError:
             _exit(_EXIT_NO_MEMORY)
+        except BaseException as exc:  # the student broke something the worker relies on
+            try:
+                os.write(2, f"worker: cannot continue ({type(exc).__name__})\n".encode())
+            finally:
+                _exit(_EXIT_BROKEN)
 
 
 if __name__ == "__main__":
