@@ -81,7 +81,8 @@ class CellReport:
 
     ``status`` is ``"ok"``, ``"error"`` (the cell raised; the next cells still ran),
     ``"crashed"`` (it killed the worker) or ``"timeout"``; the last two are skipped when the
-    worker restarts. ``index`` counts from 0; the student sees it as ``<cell index+1>``.
+    worker restarts. ``index`` is the 0-based position among all cells loaded so far;
+    ``name`` is how the student sees it (tracebacks show ``File "<name>"``).
     """
 
     index: int
@@ -89,10 +90,21 @@ class CellReport:
     error_type: str = ""
     message: str = ""
     traceback: str = ""
+    name: str = ""
 
     @property
-    def name(self) -> str:
-        return f"cell {self.index + 1}"
+    def cell(self) -> int:
+        """Alias of ``index``."""
+        return self.index
+
+    @property
+    def summary(self) -> str:
+        """One line for the student, e.g. ``"cell 7 raised ValueError: bad shape"``."""
+        if self.status == "ok":
+            return f"{self.name} ran"
+        if self.status == "error":
+            return f"{self.name} raised {self.error_type}: {self.message}"
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -478,6 +490,7 @@ class Worker:
             self._bubblewrap, self.isolation = False, reduced_isolation(_bwrap_broken)
         self._proc: _Process | None = None
         self._cells: list[str] = []
+        self._names: list[str] = []
         self._skip: set[int] = set()
         self._n_loaded = 0  # cells already run (and replayed after a restart)
         self._budget = float(self.config.submission_timeout)
@@ -488,20 +501,32 @@ class Worker:
 
     # ------------------------------------------------------------------ public API
 
-    def load(self, cells: list[str]) -> LoadReport:
+    def load(self, cells: list[str], names: list[str] | None = None) -> LoadReport:
         """Run cells in order in the student's namespace (``__name__ == "__main__"``).
 
         A cell that raises (even SystemExit or KeyboardInterrupt) is recorded and the next
         cell still runs; a cell that kills the worker or runs past ``load_timeout`` is
         recorded and skipped from then on. Calling `load` again appends more cells.
+
+        Parameters
+        ----------
+        cells : list of str
+            Python source of each cell.
+        names : list of str, optional
+            How the student knows each cell, e.g. ``"cell 7"`` (its place in the notebook);
+            used as the code's filename (``<cell 7>``) and in messages. Default: ``"cell N"``
+            numbering all loaded cells from 1.
         """
+        if names is not None and len(names) != len(cells):
+            raise ValueError(f"load() got {len(cells)} cells but {len(names)} names")
         t0 = time.monotonic()
         out = Capture(self.config.output_cap)
         err = Capture(self.config.output_cap)
         reports = []
-        for source in cells:
+        for i, source in enumerate(cells):
             index = len(self._cells)
             self._cells.append(str(source))
+            self._names.append(str(names[i]) if names is not None else f"cell {index + 1}")
             reports.append(self._load_cell(index, out, err))
         return LoadReport(tuple(reports), out.text(), err.text(), time.monotonic() - t0)
 
@@ -606,29 +631,26 @@ class Worker:
             self._n_loaded = index + 1
 
     def _run_cell(self, index: int, out: Any, err: Any) -> CellReport:
-        what = f"cell {index + 1}"
+        what = name = self._names[index]
         try:
-            reply, _ = self._request({"op": "load", "index": index + 1,
-                                      "source": self._cells[index]}, [],
-                                     self.config.load_timeout, what, out, err, [])
+            reply, _ = self._request({"op": "load", "name": name, "source": self._cells[index]},
+                                     [], self.config.load_timeout, what, out, err, [])
         except StudentTimeout as e:
             self._skip.add(index)
-            return CellReport(index, "timeout", "", str(e))
-        except StudentCrashed as e:
+            return CellReport(index, "timeout", "", str(e), name=name)
+        except (StudentCrashed, BadReturn) as e:
             self._skip.add(index)
-            return CellReport(index, "crashed", "", str(e))
-        except BadReturn as e:
-            self._skip.add(index)
-            return CellReport(index, "crashed", "", str(e))
+            return CellReport(index, "crashed", "", str(e), name=name)
         if reply.get("op") != "done":
             raise self._kill_for(BadReturn(f"the worker answered {what} strangely"))
         error = reply.get("error")
         if error is None:
-            return CellReport(index, "ok")
+            return CellReport(index, "ok", name=name)
         if type(error) is not dict:
             raise self._kill_for(BadReturn(f"the worker answered {what} strangely"))
         return CellReport(index, "error", str(error.get("type", "")),
-                          str(error.get("message", "")), str(error.get("traceback", "")))
+                          str(error.get("message", "")), str(error.get("traceback", "")),
+                          name=name)
 
     def _request(self, msg: dict, blobs: list, timeout: float, what: str, out: Any, err: Any,
                  registry: list) -> tuple[dict, list]:
@@ -780,8 +802,9 @@ class Worker:
                 continue
             discard = Capture(0)
             try:
-                self._request({"op": "load", "index": index + 1, "source": self._cells[index]},
-                              [], self.config.load_timeout, f"cell {index + 1}", discard,
+                self._request({"op": "load", "name": self._names[index],
+                               "source": self._cells[index]},
+                              [], self.config.load_timeout, self._names[index], discard,
                               discard, [])
             except (StudentCrashed, StudentTimeout, BadReturn):
                 self._skip.add(index)

@@ -108,6 +108,7 @@ _MAX_MESSAGE = 2000
 _TB_FRAMES = 5
 _getpid, _exit, _read, _write = os.getpid, os._exit, os.read, os.write
 _seq_stack = []
+_CELL_FILES = set()  # filenames of the student's cells: the only frames tracebacks show
 _EXIT_NO_MEMORY = 86  # the grader reads this status as "ran out of memory"
 _EXIT_BROKEN = 87  # ... and this one as "the code broke the worker"
 
@@ -201,7 +202,7 @@ def _error_info(exc):
         message = f"the code called sys.exit({_safe_str(exc.code) if exc.code is not None else ''})"
     try:
         frames = [f for f in traceback.extract_tb(exc.__traceback__)
-                  if f.filename.startswith("<cell ")]
+                  if f.filename in _CELL_FILES]
         lines = traceback.format_list(frames[-_TB_FRAMES:])
         if isinstance(exc, SyntaxError):
             lines += traceback.format_exception_only(exc_type, exc)[:-1]
@@ -258,8 +259,8 @@ class _Worker:
         sys.argv[:] = [""]
 
     def op_load(self, msg, blobs):
-        index, source = int(msg["index"]), str(msg["source"])
-        filename = f"<cell {index}>"
+        source, filename = str(msg["source"]), f"<{msg['name']}>"
+        _CELL_FILES.add(filename)
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         try:
             code = compile(source, filename, "exec", dont_inherit=True)

@@ -314,6 +314,17 @@ def test_load_records_errors_and_skips_cells_that_kill_the_worker():
         assert w.get("y") == 2
 
 
+def test_cells_carry_the_names_students_know_them_by():
+    with Worker(CONFIG) as w:
+        report = w.load(["x = 1", "def f():\n    return 1 / 0\nf()"], names=["prelude", "cell 7"])
+        bad = report.cells[1]
+        assert (bad.name, bad.status, bad.error_type) == ("cell 7", "error", "ZeroDivisionError")
+        assert bad.summary == "cell 7 raised ZeroDivisionError: division by zero"
+        assert 'File "<cell 7>", line 2, in f' in bad.traceback
+        with pytest.raises(ValueError, match="2 cells but 1 names"):
+            w.load(["a", "b"], names=["x"])
+
+
 def test_a_hanging_cell_is_skipped_after_the_load_timeout():
     with Worker(SandboxConfig(load_timeout=1.0)) as w:
         report = w.load(["a = 1", "while True:\n    pass", "b = a + 1"])
