@@ -34,14 +34,14 @@ import scipy.sparse as sp
 from matplotlib.figure import Figure
 
 __all__ = [
-    "log_likelihood",
     "e_step",
-    "m_step",
-    "fit_plsa",
     "em_update",
+    "fit_plsa",
+    "log_likelihood",
+    "m_step",
+    "plot_log_likelihood",
     "random_start",
     "top_words",
-    "plot_log_likelihood",
 ]
 
 Engine = Literal["auto", "numba", "numpy"]
@@ -80,7 +80,9 @@ def _as_csr(counts) -> sp.csr_array:
     return X
 
 
-def _check_params(alpha, beta, shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _check_params(
+    alpha, beta, shape: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate and return ``alpha`` (M, K) and ``beta`` (K, N) as float64 arrays (no copy)."""
     alpha = np.asarray(alpha, dtype=np.float64)
     beta = np.asarray(beta, dtype=np.float64)
@@ -105,7 +107,9 @@ def _check_params(alpha, beta, shape: tuple[int, int] | None = None) -> tuple[np
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} contains NaN or inf; it must hold probabilities.")
         if arr.size and arr.min() < 0:
-            raise ValueError(f"{name} has a negative entry ({arr.min():g}); it must hold probabilities.")
+            raise ValueError(
+                f"{name} has a negative entry ({arr.min():g}); it must hold probabilities."
+            )
     return alpha, beta
 
 
@@ -122,7 +126,9 @@ def _normalise_rows(A: np.ndarray) -> np.ndarray:
 # the assignment's functions
 
 
-def _pair_probs(alpha: np.ndarray, betaT: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def _pair_probs(
+    alpha: np.ndarray, betaT: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
     """``p[t] = alpha[rows[t]] . betaT[cols[t]]`` for each non-zero t, in blocks of _CHUNK."""
     p = np.empty(rows.size)
     for s in range(0, rows.size, _CHUNK):
@@ -217,7 +223,9 @@ def m_step(counts, gamma) -> tuple[np.ndarray, np.ndarray]:
 # EM on the non-zeros
 
 
-def em_update(X: sp.csr_array, alpha: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def em_update(
+    X: sp.csr_array, alpha: np.ndarray, beta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
     """One EM iteration on the non-zeros of a canonical CSR matrix (NumPy/SciPy engine).
 
     Parameters

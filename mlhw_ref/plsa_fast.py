@@ -94,7 +94,9 @@ def _build_tiles(indptr, indices, data, n_words, width):  # pragma: no cover
 
 
 @_jit
-def _em_pass(blk_ptr, seg_ptr, seg_row, cols, vals, alpha, betaT, alpha_acc, betaT_acc):  # pragma: no cover
+def _em_pass(
+    blk_ptr, seg_ptr, seg_row, cols, vals, alpha, betaT, alpha_acc, betaT_acc
+):  # pragma: no cover
     """One pass over the non-zeros; return ``sum n_ij log p_ij`` (-inf if some p = 0).
 
     alpha (M, K) and betaT (N, K) are read; alpha_acc (M, K) and betaT_acc (N, K), zero on
@@ -134,7 +136,9 @@ def _em_pass(blk_ptr, seg_ptr, seg_row, cols, vals, alpha, betaT, alpha_acc, bet
 
 
 @_jit
-def _zero_pairs(seg_ptr, seg_row, n_seg, cols, vals, alpha, betaT, alpha_new, betaT_new):  # pragma: no cover
+def _zero_pairs(
+    seg_ptr, seg_row, n_seg, cols, vals, alpha, betaT, alpha_new, betaT_new
+):  # pragma: no cover
     """Add ``n / K`` to every topic for each non-zero with ``alpha_i . beta_j = 0``."""
     K = alpha.shape[1]
     for s in range(n_seg):

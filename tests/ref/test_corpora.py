@@ -83,8 +83,9 @@ def test_sampling_is_a_function_of_the_rng_state():
 
 def test_documents_follow_their_word_distribution():
     """With long documents the empirical word frequencies approach alpha_i @ beta."""
-    c = sample_plsa_corpus(12, 40, 3, rng=np.random.default_rng(3), doc_length=40_000,
-                           topic_concentration=0.5)
+    c = sample_plsa_corpus(
+        12, 40, 3, rng=np.random.default_rng(3), doc_length=40_000, topic_concentration=0.5
+    )
     n = c.counts.toarray().astype(float)
     freq = n / n.sum(axis=1, keepdims=True)
     p = c.alpha @ c.beta

@@ -30,7 +30,9 @@ def loop_log_likelihood(n, alpha, beta):
     for i in range(M):
         for j in range(N):
             if n[i, j] > 0:
-                total += n[i, j] * np.log(sum(alpha[i, k] * beta[k, j] for k in range(len(beta))) / M)
+                total += n[i, j] * np.log(
+                    sum(alpha[i, k] * beta[k, j] for k in range(len(beta))) / M
+                )
     return total
 
 
@@ -139,7 +141,9 @@ def test_e_step_normalises_over_topics_without_nan(problem):
     joint = alpha[:, None, :] * beta.T[None, :, :]
     denom = joint.sum(axis=2)
     ok = denom > 0
-    np.testing.assert_allclose(gamma[ok], (joint / np.where(ok, denom, 1)[..., None])[ok], rtol=1e-12)
+    np.testing.assert_allclose(
+        gamma[ok], (joint / np.where(ok, denom, 1)[..., None])[ok], rtol=1e-12
+    )
     np.testing.assert_array_equal(gamma[~ok], 1.0 / K)  # the documented convention
 
 
@@ -316,7 +320,11 @@ def test_numpy_engine_memory_stays_proportional_to_nnz():
     rng = np.random.default_rng(5)
     M, N, K = 3000, 20000, 20
     X = sp.random_array(
-        (M, N), density=0.01, format="csr", rng=rng, data_sampler=lambda size: rng.integers(1, 4, size)
+        (M, N),
+        density=0.01,
+        format="csr",
+        rng=rng,
+        data_sampler=lambda size: rng.integers(1, 4, size),
     )
     alpha0, beta0 = plsa.random_start(M, N, K, rng)
     inputs = X.data.nbytes + X.indices.nbytes + (M + N) * K * 8
@@ -374,10 +382,12 @@ def test_top_words_lists_the_most_probable_words_first(K, N, n, seed):
 
 def test_top_words_on_reuters_topics_come_from_the_vocabulary(reuters):
     M, N = reuters.shape
-    _, beta, _ = plsa.fit_plsa(reuters.counts, *plsa.random_start(M, N, 10, np.random.default_rng(0)), 30)
+    _, beta, _ = plsa.fit_plsa(
+        reuters.counts, *plsa.random_start(M, N, 10, np.random.default_rng(0)), 30
+    )
     top = plsa.top_words(beta, reuters.vocab)
     assert len(top) == 10 and all(len(t) == 10 and len(set(t)) == 10 for t in top)
-    assert set(sum(top, [])) <= set(reuters.vocab)
+    assert {w for words in top for w in words} <= set(reuters.vocab)
 
 
 def test_top_words_rejects_a_vocabulary_of_the_wrong_length():
