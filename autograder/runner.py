@@ -155,7 +155,7 @@ class GradingPlugin:
     """pytest plugin: fixtures for suites and collection of per-test results."""
 
     def __init__(self, student: Any, seed: int, log: list[str]) -> None:
-        self.student = student
+        self._student = student
         self.seed = seed
         self.log = log
         self.results: dict[str, TestResult] = {}
@@ -166,7 +166,7 @@ class GradingPlugin:
     # -- fixtures ---------------------------------------------------------------------------
     @pytest.fixture
     def student(self) -> Any:
-        return self.student
+        return self._student
 
     @pytest.fixture
     def ref(self, request: pytest.FixtureRequest) -> Any:
@@ -229,6 +229,7 @@ class GradingPlugin:
             status=status,
             output=output,
             visibility=visibility,
+            duration=round(report.duration, 3),
         )
 
     def _classify(self, exc: BaseException, report: pytest.TestReport) -> tuple[Status, str]:

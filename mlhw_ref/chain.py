@@ -14,10 +14,13 @@ question 8.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:  # matplotlib is imported only when a plot is made
+    from matplotlib.figure import Figure
 
 __all__ = [
     "SHRINK_FACTOR",
@@ -333,6 +336,8 @@ def two_layer_grads(
 # --------------------------------------------------------------------------- plots
 def plot_costs(costs_by_init: Mapping[str, ArrayLike]) -> Figure:
     """J against iteration on a log y-axis, one line per initialisation (labelled by key)."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6, 4))
     ax = fig.add_subplot()
     for label, costs in costs_by_init.items():
@@ -357,6 +362,8 @@ def plot_trace(h: ArrayLike, g: ArrayLike) -> Figure:
     g = np.asarray(g, dtype=np.float64)
     if g.ndim != 2 or h.shape != (g.shape[0] + 1, g.shape[1]):
         raise ValueError(f"h has shape {h.shape} and g {g.shape}; expected h (l+1, m), g (l, m).")
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6, 4))
     ax = fig.add_subplot()
     l = g.shape[0]

@@ -10,8 +10,11 @@ from autograder.suites.deep_chain.inputs import PUBLISHED_L, PUBLISHED_X, chain_
 REFERENCE = "mlhw_ref.chain"
 
 
-def _published_run(student, weight):
+def _published_run(student, ref, weight):
+    """Run the student's train_chain on a published setting; check it against the reference."""
     w0 = np.full(PUBLISHED_L, weight)
+    called = describe_call("train_chain", {"x": PUBLISHED_X, "y": PUBLISHED_X, "w0": w0,
+                                           "b0": None, "alpha": 0.1, "max_iter": 1000})
     w, b, costs = student.train_chain(PUBLISHED_X, PUBLISHED_X, w0, None, 0.1, 1000)
     costs = np.asarray(costs, dtype=float)
     if costs.shape != (1001,):
@@ -19,13 +22,18 @@ def _published_run(student, weight):
                           "expected (1001,): J before the first update and after each of the 1000")
     if b is not None:
         raise CheckFailed("train_chain returned a bias although b0 was None; return b = None")
+    # The weights must have moved exactly as gradient descent moves them: a trainer that
+    # does nothing also keeps J near 0.125 in the stalled runs.
+    w_ref = ref.train_chain(PUBLISHED_X, PUBLISHED_X, w0, None, 0.1, 1000)[0]
+    assert_close(np.asarray(w, dtype=float) - w0, w_ref - w0, name="w - w0 (the total update)",
+                 called=called, rtol=1e-5, atol=1e-12)
     return costs
 
 
 @pytest.mark.question("q4", points=6)
-def test_q4_all_ones_trains(student):
+def test_q4_all_ones_trains(student, ref):
     """w = 1.0 everywhere: J starts at 0.0727 and falls below 1e-20"""
-    costs = _published_run(student, 1.0)
+    costs = _published_run(student, ref, 1.0)
     if not abs(costs[0] - 0.0727) < 0.00005:
         raise CheckFailed(f"costs[0] = {costs[0]:.6g}; with all weights 1.0 the cost before the first "
                           "update is 0.0727 (is costs[0] computed before updating?)")
@@ -35,10 +43,10 @@ def test_q4_all_ones_trains(student):
 
 
 @pytest.mark.question("q4", points=4)
-def test_q4_saturated_and_small_weights_stall(student):
-    """w = 5.0 and w = 0.9 everywhere: J stays near 0.125"""
+def test_q4_saturated_and_small_weights_stall(student, ref):
+    """w = 5.0 and w = 0.9 everywhere: J stays near 0.125 while w moves by tiny steps"""
     for weight in (5.0, 0.9):
-        costs = _published_run(student, weight)
+        costs = _published_run(student, ref, weight)
         worst = float(np.max(np.abs(costs - 0.125)))
         if not worst < 0.01:
             raise CheckFailed(f"with all weights {weight}, J moved {worst:.3g} away from 0.125; the "
