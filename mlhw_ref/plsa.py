@@ -58,9 +58,11 @@ _CHUNK = 1 << 16
 def _as_csr(counts) -> sp.csr_array:
     """Return ``counts`` as a canonical float64 CSR array (sorted indices, no duplicates)."""
     if sp.issparse(counts):
-        X = sp.csr_array(counts, dtype=np.float64)
-        X.sum_duplicates()  # also sorts indices; a no-op for canonical input
-        X.eliminate_zeros()
+        X = sp.csr_array(counts, dtype=np.float64)  # may share the caller's arrays
+        if not X.has_canonical_format or not np.all(X.data != 0):
+            X = X.copy()  # never sort or prune the caller's matrix in place
+            X.sum_duplicates()  # sorts indices, adds duplicate entries
+            X.eliminate_zeros()  # an explicit 0 must not count as an occurrence
     else:
         arr = np.asarray(counts)
         if arr.ndim != 2:

@@ -293,6 +293,28 @@ def test_fit_plsa_does_not_mutate_its_inputs(engine, kind):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_non_canonical_sparse_input_is_read_correctly_and_left_alone(engine):
+    """Unsorted indices, duplicate entries and explicit zeros, as scipy allows."""
+    data = np.array([1.0, 0.0, 2.0, 1.0, 3.0, 1.0])
+    indices = np.array([2, 0, 1, 2, 0, 2], dtype=np.int32)
+    indptr = np.array([0, 3, 6], dtype=np.int32)
+    X = sp.csr_matrix((data, indices, indptr), shape=(2, 3))
+    saved = [a.copy() for a in (X.data, X.indices, X.indptr)]
+    dense = np.array([[0.0, 2.0, 1.0], [3.0, 0.0, 2.0]])  # what X means
+    alpha0, beta0 = plsa.random_start(2, 3, 2, np.random.default_rng(8))
+    # P(w_0 | d_0) = 0: harmless, since the explicit zero stored there is no occurrence
+    alpha0[0] = [1.0, 0.0]
+    beta0[0] = [0.0, 0.5, 0.5]
+    got = plsa.fit_plsa(X, alpha0, beta0, 4, engine=engine)
+    assert np.all(np.isfinite(got[2]))
+    want = plsa.fit_plsa(dense, alpha0, beta0, 4, engine="numpy")
+    for x, y in zip(got, want, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-14)
+    for before, after in zip(saved, (X.data, X.indices, X.indptr), strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_word_that_never_occurs_gets_probability_zero_not_nan(engine):
     rng = np.random.default_rng(4)
     n = rng.poisson(2.0, (5, 7)).astype(float) + 1
