@@ -312,17 +312,23 @@ class _Process:
 
     def _read_frames(self) -> None:
         while True:
+            view = self.reader.body_view()
             try:
-                data = os.read(self.resp_r, max(_READ_CHUNK, min(self.reader.wanted(),
-                                                               64 * _READ_CHUNK)))
+                if view is not None and len(view) >= _READ_CHUNK:
+                    n = os.readv(self.resp_r, [view])  # large bodies: straight into place
+                    data = None
+                else:
+                    data = os.read(self.resp_r, _READ_CHUNK)
+                    n = len(data)
             except BlockingIOError:
                 return
             except OSError:
-                data = b""
-            if not data:
+                n = 0
+            if n == 0:
                 raise _Died(self.death_reason())
             try:
-                self.frames.extend(self.reader.feed(data))
+                self.frames.extend(self.reader.advance(n) if data is None
+                                   else self.reader.feed(data))
             except ProtocolError as e:
                 raise _Died(f"the worker sent a malformed message ({e})", "bad_return") from None
 

@@ -296,6 +296,11 @@ class _Worker:
                     "message": f"`{name}` in your notebook is a {type(fn).__name__}, "
                                f"not a function"}, []
         args, kwargs = P.decode(msg["args"], blobs, function_stub=_stub)
+        blobs.clear()  # free the request's bytes: only the decoded copies live on
+        want_args = bool(msg.get("want_args", True))
+        # A fingerprint (structure + CRC of array bytes) instead of a copy: arguments may be
+        # hundreds of MB and the worker's memory is limited.
+        before = P.fingerprint((args, kwargs)) if want_args else None
         try:
             value = fn(*args, **kwargs)
         except BaseException as exc:
@@ -303,27 +308,21 @@ class _Worker:
             _after_student()
             return {"op": "raise", **info}, []
         _after_student()
-        if not msg.get("want_args", True):
-            return self._reply_value(name, value, None, None)
-        return self._reply_value(name, value, (args, kwargs), (msg["args"], blobs))
+        return self._reply_value(name, value, (args, kwargs) if want_args else None, before)
 
-    def _reply_value(self, name, value, args, sent):
+    def _reply_value(self, name, value, args, before):
         blobs = []
         reply = {"op": "return", "value": None, "args": None, "args_same": args is None}
         if args is not None:
-            # Arguments first, in their own blob numbering, to compare with what was sent.
             try:
-                args_header = P.encode(args, blobs=blobs)
+                same = P.fingerprint(args) == before
+                if not same:
+                    reply["args"] = P.encode(args, blobs=blobs)
             except BaseException as e:
                 blobs.clear()
                 reply["args_error"] = _safe_str(e)
             else:
-                sent_header, sent_blobs = sent
-                if args_header == sent_header and P.blobs_equal(blobs, sent_blobs):
-                    blobs.clear()
-                    reply["args_same"] = True
-                else:
-                    reply["args"] = args_header
+                reply["args_same"] = same
         n_args_blobs = len(blobs)
         try:
             reply["value"] = P.encode(value, blobs=blobs)
@@ -335,7 +334,6 @@ class _Worker:
         limit = _MAX_FRAME - 1024 * 1024
         if sum(memoryview(b).nbytes for b in blobs) > limit and n_args_blobs:
             # Drop the changed arguments first: the return value matters more.
-            del blobs[:n_args_blobs]
             reply["args"] = None
             reply["args_error"] = "the changed arguments are too large to send back"
             reply["value"] = P.encode(value, blobs=(blobs := []))

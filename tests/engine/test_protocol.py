@@ -341,3 +341,16 @@ def test_blobs_equal_compares_bytes():
     assert P.blobs_equal([b"abc", b""], [bytearray(b"abc"), b""])
     assert not P.blobs_equal([b"abc"], [b"abd"])
     assert not P.blobs_equal([b"abc"], [b"abc", b""])
+
+
+def test_fingerprints_change_exactly_when_values_change():
+    a = np.arange(12.0).reshape(3, 4)
+    value = ({"W1": a, "n": 3}, [np.asfortranarray(a), a[:, ::2]])
+    fp = P.fingerprint(value)
+    assert P.fingerprint(({"W1": a.copy(), "n": 3}, [np.asfortranarray(a), a[:, ::2]])) == fp
+    a[1, 1] = 99.0
+    assert P.fingerprint(value) != fp
+    assert P.fingerprint(np.zeros(2)) != P.fingerprint(np.zeros(2, dtype=np.float32))
+    assert P.fingerprint(np.zeros((2, 1))) != P.fingerprint(np.zeros((1, 2)))
+    with pytest.raises(P.UnsupportedValue):
+        P.fingerprint(np.zeros(2).view(MyArray))

@@ -385,3 +385,18 @@ def test_close_kills_the_worker():
         os.kill(pid, 0)
     with pytest.raises(RuntimeError, match="closed"):
         w.get("x")
+
+
+@pytest.mark.slow
+def test_large_arguments_fit_in_the_workers_memory():
+    # 300 MB in a 1 GiB worker: the request is freed once decoded and mutation is detected
+    # from fingerprints, so no third copy is made.
+    big = np.ones(300 * 2**20 // 8)
+    with Worker(SandboxConfig(memory_bytes=2**30, call_timeout=30)) as w:
+        w.load(["def total(x):\n    return float(x.sum())\n"
+                "def bump(x):\n    x[0] += 1\n    return 0\n"])
+        outcome = w.call("total", (big,))
+        assert outcome.value == big.size and outcome.args_unchanged
+        outcome = w.call("bump", (big,))
+        assert not outcome.args_unchanged and outcome.args_after is None
+        assert "too large" in outcome.args_note
