@@ -86,8 +86,20 @@ def student_code(name: str) -> str:
     return (PEERS / "student" / f"{name}.py").read_text()
 
 
-def peer_env() -> dict[str, str]:
+def base_env() -> dict[str, str]:
+    """The environment every timed command gets: this one, less PYTHONDONTWRITEBYTECODE.
+
+    Some shells here export PYTHONDONTWRITEBYTECODE=1. Under it pytest (inside `mlhw grade`)
+    re-does its assertion rewriting of every plugin module (all of hypothesis) on each run,
+    ~1.5 s that an ordinary installation does not pay; so it is removed for every tool.
+    """
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def peer_env() -> dict[str, str]:
+    env = base_env()
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONPATH", None)
     # nbgrader shells out to `alembic`; both tools start kernels from this venv.
@@ -105,7 +117,7 @@ class Run:
 
 def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+    p = subprocess.run(cmd, cwd=cwd, env=base_env() if env is None else env, capture_output=True, text=True, timeout=TIMEOUT,
                        check=False)
     return Run(time.perf_counter() - t0, p.returncode, p.stdout, p.stderr)
 
