@@ -200,7 +200,6 @@ class _Process:
         self.out_tail = Capture(8 * 1024, keep="tail")
         self.captures: list[Capture] = []
         self.stderr_captures: list[Capture] = []
-        self.killed_by_us = False
 
     def start(self) -> None:
         req_r, self.req_w = os.pipe()
@@ -228,6 +227,7 @@ class _Process:
         for fd in (self.resp_r, self.out_fd, self.err_fd):
             self.poll.register(fd, select.POLLIN)
         self.open_outputs = {self.out_fd, self.err_fd}
+        self.writing = False
 
     # ------------------------------------------------------------------ exchange
 
@@ -252,7 +252,6 @@ class _Process:
 
     def _pump(self, seq: int, pending: deque, deadline: float,
               on_callback: Callable | None) -> tuple[dict, list]:
-        writing = False
         try:
             while True:
                 while self.frames:
@@ -263,16 +262,11 @@ class _Process:
                     if on_callback is None:
                         raise _Died("the worker asked for a callback outside a call")
                     t0 = time.monotonic()
-                    reply, out = on_callback(msg, blobs)
+                    reply, out = on_callback(msg, blobs)  # may pump nested requests itself
                     deadline += time.monotonic() - t0
                     pending.extend(memoryview(b).cast("B")
                                    for b in pack_frame({**reply, "seq": seq}, out))
-                if pending and not writing:
-                    self.poll.register(self.req_w, select.POLLOUT)
-                    writing = True
-                elif not pending and writing:
-                    self.poll.unregister(self.req_w)
-                    writing = False
+                self._want_write(bool(pending))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise _TimedOut()
@@ -284,8 +278,15 @@ class _Process:
                     else:
                         self._read_output(fd)
         finally:
-            if writing:
-                self.poll.unregister(self.req_w)
+            self._want_write(False)
+
+    def _want_write(self, on: bool) -> None:
+        # Shared by nested exchanges (a callback calling the student again), hence on self.
+        if on and not self.writing:
+            self.poll.register(self.req_w, select.POLLOUT)
+        elif not on and self.writing:
+            self.poll.unregister(self.req_w)
+        self.writing = on
 
     def _parse(self, payload: bytearray, seq: int) -> tuple[dict, list]:
         try:
@@ -362,8 +363,6 @@ class _Process:
 
     def kill(self) -> None:
         """SIGKILL the whole sandbox (bwrap's PID namespace, or the process group)."""
-        if self.proc.poll() is None:
-            self.killed_by_us = True
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
