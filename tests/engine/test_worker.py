@@ -54,6 +54,24 @@ def apply_phi(phi, U):
 def nested(phi, x):
     return phi(x) * 10
 
+def twice(phi, x):
+    return phi(phi(x))
+
+def from_thread(phi):
+    import threading
+    out = []
+    t = threading.Thread(target=lambda: out.append(_try(phi)))
+    t.start()
+    t.join()
+    return out[0]
+
+def _try(phi):
+    try:
+        phi(1)
+        return "called"
+    except RuntimeError as e:
+        return str(e)
+
 def catch_phi(phi):
     try:
         phi(0)
@@ -195,6 +213,20 @@ def test_nested_callbacks_can_call_the_student_again(student):
         return student.double(x) + 1  # a call into the worker while it waits for us
 
     assert student.nested(phi, 3) == 70
+
+
+def test_nested_callbacks_with_large_arrays(student):
+    x = np.arange(2**20, dtype=float)  # 8 MB each way, more than a pipe holds
+
+    def phi(v):
+        return student.double(v)
+
+    assert np.array_equal(student.twice(phi, x), 4 * x)
+    assert [r.name for r in student.call_log[-3:]] == ["twice", "double", "double"]  # by start
+
+
+def test_callbacks_only_from_the_main_thread(student):
+    assert "main thread" in student.from_thread(lambda v: v)
 
 
 def test_callback_errors_reach_the_student_as_exceptions(student):
