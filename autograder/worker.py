@@ -483,7 +483,8 @@ class Worker:
 
     Notes
     -----
-    The process starts on the first `load`, `call` or `get`. After a crash or timeout the
+    Not thread-safe: use one Worker per thread. The process starts on the first `load`,
+    `call` or `get`. After a crash or timeout the
     next request restarts it, re-running the loaded cells except those that killed it.
     ``isolation`` is ``"bubblewrap"`` or starts with ``"reduced:"`` and says why.
     """
@@ -500,6 +501,7 @@ class Worker:
         self._n_loaded = 0  # cells already run (and replayed after a restart)
         self._budget = float(self.config.submission_timeout)
         self._closed = False
+        self._owner = os.getpid()  # a forked grader must not kill its parent's workers
         self.start_time: float | None = None  # seconds the last (re)start took
         self.restarts = 0
         _live_workers.add(self)
@@ -605,9 +607,9 @@ class Worker:
     def close(self) -> None:
         """Kill the worker and everything it started."""
         self._closed = True
-        if self._proc is not None:
+        if self._proc is not None and os.getpid() == self._owner:
             self._proc.close()
-            self._proc = None
+        self._proc = None
         _live_workers.discard(self)
 
     def __enter__(self) -> Worker:

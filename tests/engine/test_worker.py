@@ -432,3 +432,20 @@ def test_large_arguments_fit_in_the_workers_memory():
         outcome = w.call("bump", (big,))
         assert not outcome.args_unchanged and outcome.args_after is None
         assert "too large" in outcome.args_note
+
+
+def test_a_forked_grader_does_not_kill_its_parents_worker():
+    import gc
+    import os
+
+    with Worker(CONFIG) as w:
+        w.load(["def f():\n    return 7\n"])
+        pid = os.fork()
+        if pid == 0:  # the child drops its copy of the Worker, as a multiprocessing child may
+            try:
+                w.close()
+                gc.collect()
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        assert w.call("f").value == 7
