@@ -24,9 +24,10 @@ import numpy as np
 import pytest
 
 from autograder.errors import CheckFailed, NotAttempted, StudentError
+from autograder.proxy import CallRecord, StudentProxy
 from autograder.results import Status, SubmissionResult, TestResult, WrittenAnswer
 from autograder.sandbox import SandboxConfig
-from autograder.submission import Submission, SubmissionError, load_submission
+from autograder.submission import SubmissionError, load_submission
 
 SUITES = Path(__file__).parent / "suites"
 _VISIBILITY = {"public": "visible", "visible": "visible", "hidden": "hidden",
@@ -62,7 +63,6 @@ def available_assignments() -> list[str]:
 
 def grade_submission(path: str | Path, assignment: str, options: GradeOptions | None = None) -> SubmissionResult:
     """Grade the file at ``path`` against ``assignment``'s suite and return the result."""
-    from autograder.proxy import StudentProxy
     from autograder.worker import Worker
 
     options = options or GradeOptions()
@@ -87,8 +87,8 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
                 messages.append(f"{len(submission.skipped)} experiment cell(s) were not run while grading")
             worker = Worker(options.sandbox)
             isolation = worker.isolation
-            report = worker.load(submission.sources())
-            messages.extend(_load_messages(report, submission))
+            report = worker.load(submission.sources(), submission.cell_names())
+            messages.extend(cell.summary for cell in report.errors)
             stdout = getattr(report, "stdout", "") or ""
             student: Any = StudentProxy(worker)
         else:
@@ -125,20 +125,6 @@ def _run_pytest(folder: Path, plugin: GradingPlugin, seed: int) -> None:
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or plugin.collect_errors:
         detail = "; ".join(plugin.collect_errors) or sink.getvalue()[-2000:]
         raise GraderError(f"the suite in {folder} could not run: {detail}")
-
-
-def _load_messages(report: Any, submission: Submission) -> list[str]:
-    """Per-cell problems while running the notebook, numbered as the student sees cells."""
-    out = []
-    for problem in getattr(report, "errors", ()) or ():
-        index = getattr(problem, "cell", None)
-        text = getattr(problem, "message", str(problem))
-        if isinstance(index, int) and 1 <= index <= len(submission.cells):  # 0 is the prelude
-            number = submission.cells[index - 1].index + 1
-            out.append(f"cell {number}: {text}")
-        else:
-            out.append(text)
-    return out
 
 
 class _Unloadable:
@@ -206,16 +192,31 @@ class GradingPlugin:
             self.results[report.nodeid] = self._result(report, *meta)
 
     @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        log = self._student.call_log if isinstance(self._student, StudentProxy) else []
+        start = len(log)
+        yield
+        item.mlhw_calls = log[start:]
+
+    @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
         outcome = yield
         report = outcome.get_result()
         report.mlhw_excinfo = call.excinfo  # read by _result
+        if call.when == "call" and report.passed:
+            problem = _hygiene_problem(getattr(item, "mlhw_calls", []))
+            if problem:
+                report.outcome = "failed"
+                report.mlhw_excinfo = None
+                report.mlhw_message = problem
 
     def _result(self, report: pytest.TestReport, question: str, points: float,
                 visibility: str, title: str) -> TestResult:
         status, score, output = Status.PASSED, points, ""
         excinfo = getattr(report, "mlhw_excinfo", None)
-        if report.failed and excinfo is not None:
+        if getattr(report, "mlhw_message", None):
+            score, status, output = 0.0, Status.FAILED, report.mlhw_message
+        elif report.failed and excinfo is not None:
             score = 0.0
             status, output = self._classify(excinfo.value, report)
         elif report.skipped:
@@ -257,6 +258,19 @@ class GradingPlugin:
             counters[result.question] = counters.get(result.question, 0) + 1
             out.append(_renumber(result, f"{result.question}.{counters[result.question]}"))
         return out
+
+
+def _hygiene_problem(calls: list[CallRecord]) -> str | None:
+    """The contract says a function never prints and never changes its inputs in place."""
+    for record in calls:
+        if record.changed:
+            return (f"`{record.name}` changed its input {', '.join(record.changed)} in place; "
+                    "functions must not modify their arguments (work on a copy)")
+        if record.printed:
+            shown = (record.stdout or record.stderr).strip().splitlines()[:1] or [""]
+            return (f"`{record.name}` printed output ({shown[0][:80]!r}...); functions must not "
+                    "print — remove the print statements")
+    return None
 
 
 def _renumber(result: TestResult, number: str) -> TestResult:

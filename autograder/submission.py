@@ -78,6 +78,10 @@ class Submission:
         """The code to run in the worker, prelude first."""
         return [SHELL_PRELUDE] + [cell.source for cell in self.cells]
 
+    def cell_names(self) -> list[str]:
+        """How the student knows each source of `sources` (its place in the notebook)."""
+        return ["grading set-up"] + [f"cell {cell.index + 1}" for cell in self.cells]
+
 
 def load_submission(path: str | Path) -> Submission:
     """Read ``path`` (.ipynb or .py) and return its gradable cells.
