@@ -157,16 +157,18 @@ def worker(method: str, case: Path, n_iter: int, repeat: int, out: Path) -> None
         import scipy.sparse as sp
 
         X = sp.load_npz(case / "counts.npz").tocsr()
-        fit = {
-            "mlhw-numba": _fit_mlhw("numba"),
-            "mlhw-numpy": _fit_mlhw("numpy"),
-            "mlhw-numba-untiled": _fit_mlhw("numba", untiled=True),
-            "sklearn": _fit_sklearn,
-        }[method]
+        makers = {  # built lazily: the untiled maker changes a module-level setting
+            "mlhw-numba": lambda: _fit_mlhw("numba"),
+            "mlhw-numpy": lambda: _fit_mlhw("numpy"),
+            "mlhw-numba-untiled": lambda: _fit_mlhw("numba", untiled=True),
+            "sklearn": lambda: _fit_sklearn,
+        }
+        fit = makers[method]()
     alpha0 = np.load(case / "alpha0.npy")
     beta0 = np.load(case / "beta0.npy")
     # untimed warm-up on a few documents: lazy imports, JIT cache loading, first-call costs
-    fit(X[:50], alpha0[:50], beta0, 1)
+    m = min(X.shape[0], max(50, 2 * alpha0.shape[1]))  # the plsa package wants M > K
+    fit(X[:m], alpha0[:m], beta0, 1)
     rss0 = _status_kb("VmRSS")
     peak_reset = _reset_peak()
     times = {1: [], n_iter: []}  # the last fit run is the n_iter one: its result is saved
