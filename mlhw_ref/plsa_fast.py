@@ -11,7 +11,7 @@ arrays are 24 MB, which misses the per-core cache on every access; done in CSR o
 traffic dominates the run time. So the non-zeros are regrouped once per fit into blocks of
 words (column tiles) small enough that a block's rows of ``beta^T`` and of its accumulator
 stay in L2 (:data:`TILE_BYTES`); within a block they keep CSR order, so rows of ``alpha``
-are streamed. This measured about 3x faster than plain CSR order on the benchmark corpus
+are streamed. This measured 3-4x faster than plain CSR order on the benchmark corpus
 (see ``benchmarks/RESULTS_plsa.md``). Serial on purpose (the grading machines have 2
 cores shared by many workers); ``cache=True`` compiles once per machine.
 
