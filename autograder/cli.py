@@ -43,7 +43,8 @@ def grade(submission: Path, assignment: str, json_path: Path | None, gradescope:
     from autograder.sandbox import SandboxConfig
 
     config = SandboxConfig()
-    overrides = {"call_timeout": timeout, "submission_timeout": total_timeout, "memory_mb": memory}
+    overrides = {"call_timeout": timeout, "submission_timeout": total_timeout,
+                 "memory_bytes": memory * 2**20 if memory else None}
     config = _with(config, **{k: v for k, v in overrides.items() if v is not None})
     options = GradeOptions(sandbox=config, seed=seed)
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.errors import MissingName, StudentError
+from autograder.errors import MissingName, StudentError, StudentTimeout
 from autograder.worker import CALLABLE, CallOutcome, Worker
 
 __all__ = ["CallRecord", "RemoteFunction", "StudentProxy", "changed_paths", "describe_value"]
@@ -89,9 +89,13 @@ class StudentProxy:
         Every call made through this proxy, in order.
     """
 
+    MAX_TIMEOUTS = 2
+    """A function that timed out this often is not called again (each timeout costs a restart)."""
+
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
         self.call_log: list[CallRecord] = []
+        self._timeouts: dict[str, int] = {}
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
@@ -130,10 +134,18 @@ class StudentProxy:
     def _call(self, name: str, args: tuple, kwargs: dict, timeout: float | None) -> CallOutcome:
         record = CallRecord(name, describe_call(name, args, kwargs))
         self.call_log.append(record)
+        strikes = self._timeouts.get(name, 0)
+        if strikes >= self.MAX_TIMEOUTS:
+            record.error = StudentTimeout(
+                f"`{name}` did not return in time on {strikes} earlier calls, so it is not "
+                "called again in this grading run")
+            raise record.error
         try:
             outcome = self.worker.call(name, args, kwargs, timeout=timeout)
         except StudentError as e:
             record.error = e
+            if isinstance(e, StudentTimeout):
+                self._timeouts[name] = strikes + 1
             raise
         record.outcome = outcome
         if not outcome.args_unchanged:
