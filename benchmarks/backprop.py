@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    blas.sort(key=lambda i: "numpy" not in i["filepath"])  # NumPy's own BLAS first
     threads = args.threads or blas[0]["num_threads"]
     threadpool_limits(threads, user_api="blas")
     if torch is not None:
