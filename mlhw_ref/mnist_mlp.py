@@ -305,7 +305,10 @@ def _compiled_sgd():
         except ImportError:  # pragma: no cover - numba is a dependency
             _KERNEL = False
         else:
-            _KERNEL = numba.njit(cache=True, nogil=True)(_sgd3_loops)
+            try:
+                _KERNEL = numba.njit(cache=True, nogil=True)(_sgd3_loops)
+            except RuntimeError:  # no writable cache directory (read-only install)
+                _KERNEL = numba.njit(nogil=True)(_sgd3_loops)
     return _KERNEL or None
 
 
