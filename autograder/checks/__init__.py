@@ -1,6 +1,7 @@
 """The checks hidden suites use: each raises CheckFailed with a message safe to show students."""
 
-from autograder.checks.arrays import (
+from ..errors import CheckFailed
+from .arrays import (
     FLOAT32_RTOL,
     assert_close,
     assert_finite,
@@ -10,23 +11,22 @@ from autograder.checks.arrays import (
     describe_value,
     mismatch,
 )
-from autograder.checks.figures import assert_figure
-from autograder.checks.gradients import check_gradient, numerical_gradient, relative_error
-from autograder.checks.mistakes import (
+from .figures import assert_figure
+from .gradients import check_gradient, numerical_gradient, relative_error
+from .mistakes import (
     Mistake,
     assert_close_or_diagnose,
     diagnose,
     ratio_diagnosis,
 )
-from autograder.checks.statistics import (
+from .statistics import (
     assert_mean_close,
     assert_normal,
     assert_std_close,
     assert_variance_ratio_in,
     samples_needed_for_std,
 )
-from autograder.checks.symbolic import assert_choice, assert_equivalent, parse_answer
-from autograder.errors import CheckFailed
+from .symbolic import assert_choice, assert_equivalent, parse_answer
 
 __all__ = [
     "FLOAT32_RTOL",

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.errors import CheckFailed
+from ..errors import CheckFailed
 
 FLOAT32_RTOL = 1e-5
 MAX_MESSAGE = 2_000

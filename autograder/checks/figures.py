@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from autograder.errors import CheckFailed
+from ..errors import CheckFailed
 
 
 class LineData(Protocol):

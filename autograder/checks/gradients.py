@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.arrays import with_call
-from autograder.checks.mistakes import ratio_diagnosis
-from autograder.errors import CheckFailed
+from ..errors import CheckFailed
+from .arrays import with_call
+from .mistakes import ratio_diagnosis
 
 _MACHINE_EPS = float(np.finfo(np.float64).eps)
 _ROUNDOFF_SAFETY = 16.0

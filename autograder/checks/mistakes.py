@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.arrays import mismatch, with_call
-from autograder.errors import CheckFailed
+from ..errors import CheckFailed
+from .arrays import mismatch, with_call
 
 
 @dataclass(frozen=True)

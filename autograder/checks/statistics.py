@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.arrays import with_call
-from autograder.errors import CheckFailed
+from ..errors import CheckFailed
+from .arrays import with_call
 
 MAX_FALSE_FAILURE = 1e-6
 

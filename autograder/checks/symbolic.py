@@ -27,7 +27,7 @@ import numpy as np
 import sympy
 from sympy import S
 
-from autograder.errors import CheckFailed
+from ..errors import CheckFailed
 
 MAX_LENGTH = 2_000
 MAX_NODES = 1_000
