@@ -1,0 +1,198 @@
+"""Inputs the plsa_em suite draws, and the known mistakes it recognises.
+
+Counts always cross the sandbox boundary as *dense* arrays: the protocol carries plain
+NumPy arrays only (no scipy.sparse), so a "sparse" corpus is a dense array that is mostly
+zeros, and the large corpus of question 5 travels as dense int32 (2,000 x 15,000 = 120 MB).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.checks import Mistake
+from mlhw_ref import plsa as ref
+from mlhw_ref.datasets.corpora import sample_plsa_corpus
+
+# Question 5: an (M, N, K) float64 array would be 2,000 * 15,000 * 20 * 8 B = 4.8 GB, more
+# than twice the worker's 2 GiB address-space cap (float32: 2.4 GB, still too much), while
+# (M, N) arrays (240 MB in float64) fit. About 1% of the entries are non-zero.
+BIG_M, BIG_N, BIG_K, BIG_NNZ, BIG_ITER = 2_000, 15_000, 20, 300_000, 10
+
+
+def distinct_sizes(rng: np.random.Generator) -> tuple[int, int, int]:
+    """M documents, N words, K topics, all different (so a sum over the wrong axis shows)."""
+    while True:
+        M, N, K = int(rng.integers(4, 12)), int(rng.integers(6, 20)), int(rng.integers(2, 6))
+        if len({M, N, K}) == 3:
+            return M, N, K
+
+
+def random_counts(rng: np.random.Generator, M: int, N: int, density: float = 0.6) -> np.ndarray:
+    """Integer counts (M, N) with about ``density`` non-zeros; every row and column has one."""
+    counts = rng.poisson(rng.uniform(0.5, 6.0, size=(M, 1)), size=(M, N)) + 1
+    counts = counts * (rng.random((M, N)) < density)
+    for i in np.flatnonzero(counts.sum(axis=1) == 0):
+        counts[i, rng.integers(N)] = int(rng.integers(1, 5))
+    for j in np.flatnonzero(counts.sum(axis=0) == 0):
+        counts[rng.integers(M), j] = int(rng.integers(1, 5))
+    return counts.astype(np.int64)
+
+
+def random_params(rng: np.random.Generator, M: int, N: int, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """alpha (M, K) and beta (K, N) with unequal rows (Dirichlet of mixed concentration)."""
+    alpha = rng.dirichlet(np.full(K, rng.uniform(0.3, 3.0)), size=M)
+    beta = rng.dirichlet(np.full(N, rng.uniform(0.3, 3.0)), size=K)
+    # keep every entry away from 0 so that logs and ratios are well conditioned
+    alpha = (alpha + 1e-3) / (1 + K * 1e-3)
+    beta = (beta + 1e-3) / (1 + N * 1e-3)
+    return alpha, beta
+
+
+def problem(rng: np.random.Generator, density: float = 0.6,
+            sizes: tuple[int, int, int] | None = None) -> dict[str, np.ndarray]:
+    """Counts (M, N), alpha (M, K), beta (K, N): a random problem of distinct sizes."""
+    M, N, K = distinct_sizes(rng) if sizes is None else sizes
+    alpha, beta = random_params(rng, M, N, K)
+    return {"counts": random_counts(rng, M, N, density), "alpha": alpha, "beta": beta}
+
+
+def with_zeros(rng: np.random.Generator, alpha: np.ndarray, beta: np.ndarray):
+    """alpha and beta with some entries set to exactly 0 (rows renormalised).
+
+    One document and one word are made to have no topic in common, so their joint
+    probability sum_k alpha_ik beta_kj is exactly 0 too.
+    """
+    alpha, beta = alpha.copy(), beta.copy()
+    alpha[rng.random(alpha.shape) < 0.3] = 0.0
+    beta[rng.random(beta.shape) < 0.3] = 0.0
+    K = alpha.shape[1]
+    alpha[0, : K // 2 + 1] = 0.0  # document 0 uses only the last topics...
+    alpha[0, -1] = 1.0
+    beta[K // 2 + 1 :, 0] = 0.0  # ...and word 0 only the first ones
+    beta[0, 0] = max(beta[0, 0], 0.1)
+    for A in (alpha, beta):
+        for row in np.flatnonzero(A.sum(axis=1) == 0):
+            A[row, rng.integers(A.shape[1])] = 1.0
+        A /= A.sum(axis=1, keepdims=True)
+    return alpha, beta
+
+
+def big_corpus(rng: np.random.Generator) -> np.ndarray:
+    """The question-5 corpus: dense int32 (BIG_M, BIG_N), ~1% non-zero, no empty row/column."""
+    corpus = sample_plsa_corpus(BIG_M, BIG_N, BIG_K, nnz=BIG_NNZ, rng=rng)
+    counts = corpus.counts.toarray().astype(np.int32)
+    empty = np.flatnonzero(counts.sum(axis=0) == 0)
+    counts[rng.integers(BIG_M, size=empty.size), empty] = 1
+    return counts
+
+
+# ------------------------------------------------------------------------------------------
+# q1: known wrong log-likelihoods
+
+
+def joint(alpha, beta) -> np.ndarray:
+    """sum_k alpha_ik beta_kj, shape (M, N)."""
+    return np.asarray(alpha, dtype=float) @ np.asarray(beta, dtype=float)
+
+
+def loglik_mistakes(counts, alpha, beta) -> list[tuple[Mistake, float]]:
+    n = np.asarray(counts, dtype=float)
+    M = n.shape[0]
+    p = joint(alpha, beta)
+    nz = n > 0
+    right = ref.log_likelihood(n, alpha, beta)
+    return [
+        (Mistake("dropped log(1/M)",
+                 "you dropped the log(1/M) term: P(d_i, w_j) = (1/M) sum_k alpha_ik beta_kj, so "
+                 "the log-likelihood includes -(sum_ij n_ij) log M (your value is larger by exactly "
+                 "that)", None),
+         right + n.sum() * np.log(M)),
+        (Mistake("log of the weighted sum",
+                 "you took the log of the count-weighted sum, log(sum_ij n_ij P(d_i, w_j)); the "
+                 "counts weight the logs: sum_ij n_ij log P(d_i, w_j) (log of the sum over topics "
+                 "inside, counts outside)", None),
+         float(np.log(np.sum(n * p / M)))),
+        (Mistake("log of the weighted sum, no 1/M",
+                 "you took the log of the count-weighted sum, log(sum_ij n_ij sum_k alpha_ik "
+                 "beta_kj); the counts weight the logs: sum_ij n_ij log((1/M) sum_k alpha_ik "
+                 "beta_kj)", None),
+         float(np.log(np.sum(n * p)))),
+        (Mistake("count inside the log",
+                 "you put the count inside the log, log(n_ij P(d_i, w_j)); the count multiplies "
+                 "the log: sum_ij n_ij log P(d_i, w_j)", None),
+         float(np.sum(np.log(n[nz] * p[nz] / M)))),
+        (Mistake("sum of logs over topics",
+                 "you summed the logs over topics, sum_k log(alpha_ik beta_kj); the log is of "
+                 "the sum over topics: log sum_k alpha_ik beta_kj", None),
+         float(np.sum(n[..., None] * np.log(alpha[:, None, :] * beta.T[None] / M)))),
+    ]
+
+
+# ------------------------------------------------------------------------------------------
+# q2: gamma normalised over the wrong axis
+
+
+def gamma_mistakes(alpha, beta) -> list[tuple[Mistake, np.ndarray]]:
+    j = np.asarray(alpha, dtype=float)[:, None, :] * np.asarray(beta, dtype=float).T[None]
+    return [
+        (Mistake("normalised over documents",
+                 "you normalised gamma over documents (axis 0): gamma_ijk = P(z_k | d_i, w_j) is "
+                 "a distribution over topics, so divide by sum_k' alpha_ik' beta_k'j (sum over "
+                 "the last axis)", None),
+         j / j.sum(axis=0, keepdims=True)),
+        (Mistake("normalised over words",
+                 "you normalised gamma over words (axis 1): gamma_ijk = P(z_k | d_i, w_j) is a "
+                 "distribution over topics, so divide by sum_k' alpha_ik' beta_k'j (sum over the "
+                 "last axis)", None),
+         j / j.sum(axis=1, keepdims=True)),
+        (Mistake("not normalised",
+                 "you did not normalise gamma: divide alpha_ik beta_kj by sum_k' alpha_ik' beta_k'j",
+                 None), j),
+    ]
+
+
+def wrong_axis_sums(gamma: np.ndarray) -> str | None:
+    """Name the axis a wrongly normalised gamma sums to 1 over, if any."""
+    for axis, what in ((0, "documents (axis 0)"), (1, "words (axis 1)")):
+        if np.allclose(gamma.sum(axis=axis), 1.0, rtol=1e-8, atol=1e-10):
+            return f"your gamma sums to 1 over {what}: it must sum to 1 over topics (the last axis)"
+    return None
+
+
+# ------------------------------------------------------------------------------------------
+# q3: known wrong M-steps
+
+
+def _rows(A: np.ndarray) -> np.ndarray:
+    return A / A.sum(axis=1, keepdims=True)
+
+
+def mstep_mistakes(counts, gamma) -> dict[str, list[tuple[Mistake, np.ndarray]]]:
+    """Per returned array ("alpha", "beta"): the mistakes and the values they give."""
+    n = np.asarray(counts, dtype=float)
+    weighted = n[:, :, None] * gamma
+    no_counts = Mistake("forgot the counts",
+                        "you forgot the counts in the M-step: alpha_ik is proportional to "
+                        "sum_j n_ij gamma_ijk, and beta_kj to sum_i n_ij gamma_ijk (each "
+                        "posterior weighted by how often the word occurs in the document)", None)
+    over_docs = Mistake("alpha over documents",
+                        "you normalised alpha over documents (its columns sum to 1): alpha_ik = "
+                        "P(z_k | d_i) must sum to 1 over topics k for each document", None)
+    beta_over_topics = Mistake("beta over topics",
+                               "you normalised beta over topics (its columns sum to 1): beta_kj = "
+                               "P(w_j | z_k) must sum to 1 over words j for each topic", None)
+    S, T = weighted.sum(axis=1), weighted.sum(axis=0).T  # (M, K), (K, N)
+    return {
+        "alpha": [(no_counts, _rows(gamma.sum(axis=1))), (over_docs, S / S.sum(axis=0))],
+        "beta": [(no_counts, _rows(gamma.sum(axis=0).T)), (beta_over_topics, T / T.sum(axis=0))],
+    }
+
+
+def expected_complete_loglik(counts, gamma, alpha, beta) -> float:
+    """Q(alpha, beta) = sum_ijk n_ij gamma_ijk (log alpha_ik + log beta_kj) (1/M dropped)."""
+    n = np.asarray(counts, dtype=float)
+    w = n[:, :, None] * gamma
+    with np.errstate(divide="ignore", invalid="ignore"):
+        la = np.where(w.sum(axis=1) > 0, np.log(alpha), 0.0)
+        lb = np.where(w.sum(axis=0).T > 0, np.log(beta), 0.0)
+    return float(np.sum(w.sum(axis=1) * la) + np.sum(w.sum(axis=0).T * lb))
