@@ -87,3 +87,7 @@ def _with(config, **changes):
     from dataclasses import replace
 
     return replace(config, **changes)
+
+
+if __name__ == "__main__":
+    main()

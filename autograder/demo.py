@@ -46,16 +46,16 @@ def run_demo(out: Path | None = None, console: Console | None = None) -> int:
 
 def gradebook_table(assignment: str, results: list[SubmissionResult]) -> Table:
     """One row per student, one column per question, then total and time."""
-    questions = [q.question for q in results[0].questions()]
+    questions = [q for q in results[0].questions() if q.max_score > 0]
     table = Table(title=f"{assignment}: example class")
     table.add_column("submission")
-    for question in questions:
-        table.add_column(question, justify="right")
-    table.add_column("total", justify="right", style="bold")
-    table.add_column("seconds", justify="right")
+    for q in questions:
+        table.add_column(f"{q.question}\n/{q.max_score:g}", justify="right")
+    table.add_column(f"total\n/{results[0].max_score:g}", justify="right", style="bold")
+    table.add_column("s", justify="right")
     for result in results:
         by_question = {q.question: q for q in result.questions()}
-        cells = [f"{by_question[q].score:g}/{by_question[q].max_score:g}" for q in questions]
-        table.add_row(Path(result.submission).stem, *cells,
-                      f"{result.score:g}/{result.max_score:g}", f"{result.execution_time:.1f}")
+        cells = [f"{by_question[q.question].score:g}" for q in questions]
+        table.add_row(Path(result.submission).stem, *cells, f"{result.score:g}",
+                      f"{result.execution_time:.1f}")
     return table

@@ -125,6 +125,8 @@ def notebook(replace=None, extra_first=None, written=True):
     cells.append(new_code_cell(EXPERIMENT.strip(), metadata={"tags": ["experiment"]}))
     if written:
         cells.append(new_markdown_cell(WRITTEN, metadata={"mlhw": {"written": "q7"}}))
+    for i, cell in enumerate(cells):
+        cell.id = f"cell-{i}"  # stable ids: regenerating changes only what changed
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 
 
@@ -224,10 +226,7 @@ def chain_forward(x, w, b=None):
 '''},
     "hostile_memory_bomb": {"forward": '''
 def chain_forward(x, w, b=None):
-    blocks = []
-    for _ in range(30):
-        blocks.append(np.ones(2**27))  # 1 GiB each, touched
-    return blocks
+    return np.ones((30, 2**27))  # 30 GiB, touched
 '''},
     "hostile_import_reference": {"forward": '''
 try:

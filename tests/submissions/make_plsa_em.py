@@ -1,0 +1,276 @@
+"""Writes the plsa_em test submissions as real notebooks (run once; the notebooks are
+committed). Each variant is the solution with one part replaced, so a test can check that
+exactly the intended question loses points and that every other question is still graded."""
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).parent / "plsa_em"
+
+IMPORTS = "%matplotlib inline\nimport numpy as np\nimport scipy.sparse as sparse\nimport sympy as sp\nfrom matplotlib.figure import Figure"
+
+LOGLIK = '''
+def log_likelihood(counts, alpha, beta):
+    counts = np.asarray(counts)
+    i, j = np.nonzero(counts)  # a zero count contributes nothing
+    n = counts[i, j].astype(float)
+    p = np.einsum("tk,tk->t", alpha[i], beta.T[j])  # sum_k alpha_ik beta_kj on the non-zeros
+    return float(n @ np.log(p) - n.sum() * np.log(counts.shape[0]))
+'''
+
+ESTEP = '''
+def e_step(alpha, beta):
+    joint = alpha[:, None, :] * beta.T[None, :, :]  # (M, N, K)
+    total = joint.sum(axis=2, keepdims=True)
+    uniform = np.full_like(joint, 1.0 / alpha.shape[1])  # posterior where the pair has probability 0
+    return np.divide(joint, total, out=uniform, where=total > 0)
+'''
+
+MSTEP = '''
+def m_step(counts, gamma):
+    weighted = np.asarray(counts, dtype=float)[:, :, None] * gamma  # n_ij gamma_ijk
+    alpha = weighted.sum(axis=1)
+    beta = weighted.sum(axis=0).T
+    return alpha / alpha.sum(axis=1, keepdims=True), beta / beta.sum(axis=1, keepdims=True)
+'''
+
+FIT = '''
+def fit_plsa(counts, alpha0, beta0, n_iter):
+    counts = np.asarray(counts)
+    M, N = counts.shape
+    i, j = np.nonzero(counts)
+    n = counts[i, j].astype(float)
+    alpha, beta = np.array(alpha0, dtype=float), np.array(beta0, dtype=float)
+    ll = []
+    for t in range(n_iter + 1):
+        p = np.einsum("tk,tk->t", alpha[i], beta.T[j])
+        ll.append(n @ np.log(p) - n.sum() * np.log(M))
+        if t == n_iter:
+            break
+        R = sparse.csr_array((n / p, (i, j)), shape=(M, N))  # r_ij = n_ij / sum_k alpha_ik beta_kj
+        alpha_new = alpha * (R @ beta.T)  # sum_j n_ij gamma_ijk
+        beta_new = beta * (R.T @ alpha).T  # sum_i n_ij gamma_ijk, with the old alpha
+        alpha = alpha_new / alpha_new.sum(axis=1, keepdims=True)
+        beta = beta_new / beta_new.sum(axis=1, keepdims=True)
+    return alpha, beta, np.array(ll)
+'''
+
+TOP = '''
+def top_words(beta, vocab, n=10):
+    order = np.argsort(-np.asarray(beta), axis=1, kind="stable")[:, :n]
+    return [[vocab[j] for j in row] for row in order]
+'''
+
+SYMBOLIC = '''
+s1, s2, s3 = sp.symbols("s1 s2 s3", positive=True)
+alpha_1 = s1 / (s1 + s2 + s3)
+'''
+
+PLOT = '''
+def plot_log_likelihood(ll):
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot(np.arange(len(ll)), ll)
+    ax.set_xlabel("EM iteration")
+    ax.set_ylabel("log-likelihood")
+    return fig
+'''
+
+EXPERIMENT = '''
+import lda.datasets
+X = lda.datasets.load_reuters()
+vocab = list(lda.datasets.load_reuters_vocab())
+rng = np.random.default_rng(0)
+alpha0 = rng.dirichlet(np.ones(10), size=X.shape[0])
+beta0 = rng.dirichlet(np.ones(X.shape[1]), size=10)
+alpha, beta, ll = fit_plsa(X, alpha0, beta0, 200)
+print(top_words(beta, vocab, 10))
+plot_log_likelihood(ll)
+'''
+
+WRITTEN = ("The log-likelihood has the log of a sum over topics, which does not separate, so "
+           "setting its gradient to zero gives no closed form. Jensen's inequality gives a lower "
+           "bound that is tight at the posterior (E-step) and separates, so it can be maximised "
+           "in closed form (M-step); the log-likelihood never decreases.")
+
+PARTS = {"loglik": LOGLIK, "estep": ESTEP, "mstep": MSTEP, "fit": FIT, "top": TOP,
+         "symbolic": SYMBOLIC, "plot": PLOT}
+
+
+def notebook(replace=None, written=True):
+    parts = dict(PARTS, **(replace or {}))
+    cells = [new_markdown_cell("# PLSA homework"), new_code_cell(IMPORTS)]
+    cells += [new_code_cell(src.strip()) for src in parts.values() if src.strip()]
+    cells.append(new_code_cell(EXPERIMENT.strip(), metadata={"tags": ["experiment"]}))
+    if written:
+        cells.append(new_markdown_cell(WRITTEN, metadata={"mlhw": {"written": "q8"}}))
+    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+STUB = 'def {name}(*args, **kwargs):\n    raise NotImplementedError("{name}")\n'
+
+# Correct in another style: loops over documents and topics, (M, N) arrays at most in
+# fit_plsa (a loop over topics instead of gamma), no scipy.
+LOOPS = {
+    "loglik": '''
+import math
+
+def log_likelihood(counts, alpha, beta):
+    M, N = counts.shape
+    total = 0.0
+    for i in range(M):
+        p = alpha[i] @ beta  # (N,)
+        for j in range(N):
+            if counts[i, j] > 0:
+                total += counts[i, j] * math.log(p[j] / M)
+    return total
+''',
+    "estep": '''
+def e_step(alpha, beta):
+    M, K = alpha.shape
+    N = beta.shape[1]
+    gamma = np.empty((M, N, K))
+    for i in range(M):
+        for j in range(N):
+            w = alpha[i] * beta[:, j]
+            s = w.sum()
+            gamma[i, j] = w / s if s > 0 else np.full(K, 1.0 / K)
+    return gamma
+''',
+    "mstep": '''
+def m_step(counts, gamma):
+    M, N, K = gamma.shape
+    alpha = np.zeros((M, K))
+    beta = np.zeros((K, N))
+    for k in range(K):
+        w = counts * gamma[:, :, k]
+        alpha[:, k] = w.sum(axis=1)
+        beta[k] = w.sum(axis=0)
+    for i in range(M):
+        alpha[i] /= alpha[i].sum()
+    for k in range(K):
+        beta[k] /= beta[k].sum()
+    return alpha, beta
+''',
+    "fit": '''
+def fit_plsa(counts, alpha0, beta0, n_iter):
+    M, N = counts.shape
+    K = alpha0.shape[1]
+    alpha, beta = alpha0.copy(), beta0.copy()
+    lls = [log_likelihood_fast(counts, alpha @ beta)]
+    for _ in range(n_iter):
+        p = alpha @ beta  # (M, N): never (M, N, K)
+        ratio = np.divide(counts, p, out=np.zeros(p.shape), where=counts > 0)
+        new_alpha = np.empty_like(alpha)
+        new_beta = np.empty_like(beta)
+        for k in range(K):
+            new_alpha[:, k] = alpha[:, k] * (ratio @ beta[k])
+            new_beta[k] = beta[k] * (alpha[:, k] @ ratio)
+        alpha = new_alpha / new_alpha.sum(axis=1, keepdims=True)
+        beta = new_beta / new_beta.sum(axis=1, keepdims=True)
+        lls.append(log_likelihood_fast(counts, p=alpha @ beta))
+    return alpha, beta, lls
+
+
+def log_likelihood_fast(counts, p):
+    nz = counts > 0
+    return float(np.sum(counts[nz] * np.log(p[nz] / counts.shape[0])))
+''',
+    "top": '''
+def top_words(beta, vocab, n=10):
+    out = []
+    for row in beta:
+        ranked = sorted(range(len(row)), key=lambda j: -row[j])
+        out.append(np.array([vocab[j] for j in ranked[:n]]))
+    return np.array(out)
+''',
+    "symbolic": 'alpha_1 = "s1/(s1 + s2 + s3)"\n',
+    "plot": '''
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+def plot_log_likelihood(ll):
+    fig, ax = plt.subplots()
+    ax.plot(range(len(ll)), list(ll), "o-")
+    ax.set_xlabel("iteration")
+    plt.close(fig)
+    return fig
+''',
+}
+
+# fit_plsa through the student's own dense e_step/m_step: right on small inputs and on
+# Reuters, out of memory at scale (question 5 only).
+DENSE_FIT = '''
+def fit_plsa(counts, alpha0, beta0, n_iter):
+    alpha, beta = alpha0, beta0
+    ll = [log_likelihood(counts, alpha, beta)]
+    for _ in range(n_iter):
+        alpha, beta = m_step(counts, e_step(alpha, beta))
+        ll.append(log_likelihood(counts, alpha, beta))
+    return alpha, beta, np.array(ll)
+'''
+
+VARIANTS = {
+    "solution": {},
+    "loops": LOOPS,
+    "partial": {"mstep": STUB.format(name="m_step"), "fit": STUB.format(name="fit_plsa"),
+                "symbolic": "alpha_1 = ...\n", "plot": ""},
+    # mistakes to diagnose (ASSIGNMENTS.md section 1)
+    "mistake_no_log_M": {"loglik": LOGLIK.replace(" - n.sum() * np.log(counts.shape[0])", "")},
+    "mistake_log_outside": {"loglik": '''
+def log_likelihood(counts, alpha, beta):
+    M = counts.shape[0]
+    return float(np.log(np.sum(counts * (alpha @ beta) / M)))
+'''},
+    "mistake_gamma_over_documents": {"estep": ESTEP.replace("total = joint.sum(axis=2", "total = joint.sum(axis=0")},
+    "mistake_gamma_over_words": {"estep": ESTEP.replace("total = joint.sum(axis=2", "total = joint.sum(axis=1")},
+    "mistake_m_step_no_counts": {"mstep": MSTEP.replace("np.asarray(counts, dtype=float)[:, :, None] * gamma", "gamma")},
+    "mistake_alpha_over_documents": {"mstep": MSTEP.replace("alpha / alpha.sum(axis=1, keepdims=True)", "alpha / alpha.sum(axis=0, keepdims=True)")},
+    "mistake_nan_with_zeros": {"estep": '''
+def e_step(alpha, beta):
+    joint = alpha[:, None, :] * beta.T[None, :, :]
+    return joint / joint.sum(axis=2, keepdims=True)
+'''},
+    "dense_fit": {"fit": DENSE_FIT},
+    # hostile: each replaces one part and keeps the rest correct
+    "hostile_monkeypatch": {"estep": '''
+import builtins
+np.allclose = lambda *a, **k: True
+np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), dtype=bool)
+np.testing.assert_allclose = lambda *a, **k: None
+np.isfinite = lambda x: np.ones(np.shape(x), dtype=bool)
+builtins.isinstance = lambda obj, cls: True
+
+def e_step(alpha, beta):
+    return np.full((alpha.shape[0], beta.shape[1], alpha.shape[1]), np.nan)
+''', "mstep": '''
+def m_step(counts, gamma):
+    M, N, K = np.shape(gamma)
+    return np.full((M, K), 1.0 / K), np.full((K, N), 1.0 / N)
+'''},
+    "hostile_memory_bomb": {"fit": '''
+def fit_plsa(counts, alpha0, beta0, n_iter):
+    M, N = np.shape(counts)
+    K = np.shape(alpha0)[1]
+    gamma = np.ones((M, N, K))  # touched: 4.8 GB at question 5's size
+    blocks = [gamma]
+    for _ in range(40):
+        blocks.append(np.ones(2**27))  # and more, 1 GiB at a time
+    return alpha0, beta0, np.zeros(n_iter + 1)
+'''},
+}
+
+
+def main():
+    HERE.mkdir(parents=True, exist_ok=True)
+    for name, replace in VARIANTS.items():
+        nb = notebook(replace)
+        nbformat.validate(nb)
+        nbformat.write(nb, HERE / f"{name}.ipynb")
+
+
+if __name__ == "__main__":
+    main()
