@@ -170,22 +170,28 @@ def find_regions(text: str, where: str = "cell") -> tuple[tuple[Region, ...], tu
         elif begin is None and line.rstrip().endswith("# SOLUTION"):
             m = ANSWER.match(line)
             if not m:
-                raise SourceError(f"{where}, line {i + 1}: a '# SOLUTION' line must be an "
-                                  f"assignment `name = value  # SOLUTION`: {line.strip()!r}")
+                raise SourceError(
+                    f"{where}, line {i + 1}: a '# SOLUTION' line must be an "
+                    f"assignment `name = value  # SOLUTION`: {line.strip()!r}"
+                )
             answers.append(m.group("target").strip())
     if begin is not None:
         raise SourceError(f"{where}, line {begin[0] + 1}: BEGIN SOLUTION is never ended")
     return tuple(regions), tuple(answers)
 
 
-def parse_notebook(nb: NotebookNode, *, name: str, folder: Path | None = None,
-                   config: dict[str, Any] | None = None) -> Source:
+def parse_notebook(
+    nb: NotebookNode, *, name: str, folder: Path | None = None, config: dict[str, Any] | None = None
+) -> Source:
     """Classify the cells of a source notebook (see the module docstring)."""
     kinds: list[str] = []
     seen_code = False
     for cell in nb.cells:
-        first = cell.cell_type == "code" and not seen_code and "instructor" not in \
-            cell.get("metadata", {}).get("tags", [])
+        first = (
+            cell.cell_type == "code"
+            and not seen_code
+            and "instructor" not in cell.get("metadata", {}).get("tags", [])
+        )
         kinds.append(_kind(cell, first))
         seen_code = seen_code or first
     # a cell belongs to the question of the next check cell (written/check cells: their own)
@@ -204,8 +210,9 @@ def parse_notebook(nb: NotebookNode, *, name: str, folder: Path | None = None,
         if cell.cell_type == "code":
             regions, answers = find_regions(cell.source, where=f"{name} cell {i + 1}")
         if kind == "written" and (WRITTEN_BEGIN in cell.source) != (WRITTEN_END in cell.source):
-            raise SourceError(f"{name} cell {i + 1}: written cell needs both {WRITTEN_BEGIN} "
-                              f"and {WRITTEN_END}")
+            raise SourceError(
+                f"{name} cell {i + 1}: written cell needs both {WRITTEN_BEGIN} and {WRITTEN_END}"
+            )
         cells.append(SourceCell(i, kind, cell, questions[i], regions, answers))
     return Source(name, Path(folder) if folder else Path("."), nb, tuple(cells), config or {})
 
@@ -283,8 +290,9 @@ def _clean(cell: NotebookNode, source: str) -> NotebookNode:
 
 def _notebook(source: Source, cells: list[NotebookNode]) -> NotebookNode:
     nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(source.notebook.metadata))
-    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3",
-                                          "language": "python"})
+    nb.metadata.setdefault(
+        "kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"}
+    )
     nb.metadata.pop("widgets", None)
     return nb
 
@@ -339,7 +347,7 @@ def solution_lines(source: Source) -> set[str]:
             continue
         lines = sc.source.split("\n")
         for r in sc.regions:
-            found |= {ln.strip() for ln in lines[r.begin + 1: r.end] if ln.strip()}
+            found |= {ln.strip() for ln in lines[r.begin + 1 : r.end] if ln.strip()}
         for ln in lines:
             m = ANSWER.match(ln) if ln.rstrip().endswith("# SOLUTION") else None
             if m:
@@ -355,7 +363,21 @@ def write_notebook(nb: NotebookNode, path: str | Path) -> Path:
 
 
 __all__ = [
-    "KINDS", "Region", "Source", "SourceCell", "SourceError", "find_regions", "load_source",
-    "model_answer", "parse_notebook", "solution_lines", "solution_notebook", "solution_source",
-    "student_cell", "student_notebook", "student_source", "student_written", "write_notebook",
+    "KINDS",
+    "Region",
+    "Source",
+    "SourceCell",
+    "SourceError",
+    "find_regions",
+    "load_source",
+    "model_answer",
+    "parse_notebook",
+    "solution_lines",
+    "solution_notebook",
+    "solution_source",
+    "student_cell",
+    "student_notebook",
+    "student_source",
+    "student_written",
+    "write_notebook",
 ]

@@ -1,0 +1,55 @@
+"""`mlhw release NAME --to DIR [--format plain|otter|nbgrader]`.
+
+Each format lives in ``autograder/release/<format>.py``; ``plain`` is
+``release_plain(name, to)``, the others expose ``release(name, to) -> Path``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import click
+
+FORMATS = ("plain", "otter", "nbgrader")
+
+
+@click.command()
+@click.argument("name")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the bundle into (as DIR/NAME/).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="plain",
+    show_default=True,
+    help="plain: notebook + public tests + mlhw_check; otter/nbgrader: their formats.",
+)
+def release(name: str, to: Path, fmt: str) -> None:
+    """Write the student version of assignment NAME (from assignments/NAME/source.ipynb)."""
+    from autograder.release.plain import ReleaseError, release_plain
+    from autograder.release.source import SourceError
+
+    try:
+        if fmt == "plain":
+            out = release_plain(name, to)
+        else:
+            try:
+                module = importlib.import_module(f"autograder.release.{fmt}")
+            except ModuleNotFoundError:
+                click.echo(
+                    f"mlhw release: the {fmt} format is not available in this version", err=True
+                )
+                sys.exit(2)
+            out = module.release(name, to)
+    except (ReleaseError, SourceError) as exc:
+        click.echo(f"mlhw release: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"released {name} ({fmt}) to {out}")
