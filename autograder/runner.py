@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import os
 import re
 import secrets
 import time
+import traceback
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,14 +115,30 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
     )
 
 
+@contextlib.contextmanager
+def _no_plugin_autoload():
+    """Load no third-party pytest plugins by entry point: scanning them costs ~0.5 s, and a
+    suite must not depend on whatever else is installed."""
+    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
+
+
 def _run_pytest(folder: Path, plugin: GradingPlugin, seed: int) -> None:
     args = [
         str(folder), "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
         "-c", str(SUITES / "pytest.ini"), "--rootdir", str(SUITES), "--import-mode=importlib",
-        f"--hypothesis-seed={seed}", "-W", "ignore::DeprecationWarning",
+        "-p", "_hypothesis_pytestplugin", f"--hypothesis-seed={seed}", "--assert=plain",
+        "-W", "ignore::DeprecationWarning",
     ]
     sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), _no_plugin_autoload():
         code = pytest.main(args, plugins=[plugin])
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or plugin.collect_errors:
         detail = "; ".join(plugin.collect_errors) or sink.getvalue()[-2000:]
@@ -197,6 +215,17 @@ class GradingPlugin:
         start = len(log)
         yield
         item.mlhw_calls = log[start:]
+
+    @pytest.hookimpl(specname="pytest_runtest_makereport", tryfirst=True)
+    def pytest_runtest_makereport_fast(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        """Failure reports without pytest's source-annotated traceback (slow, and never shown)."""
+        excinfo = call.excinfo
+        if excinfo is None or isinstance(excinfo.value, (pytest.skip.Exception, KeyboardInterrupt)):
+            return None
+        longrepr = "".join(traceback.format_exception(excinfo.value))
+        return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1),
+                                 "failed", longrepr, call.when, duration=call.duration,
+                                 start=call.start, stop=call.stop)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:

@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+import sys
 from pathlib import Path
 
-import nbformat
+# jsonschema (under nbformat) imports rfc3987_syntax when installed, which builds a parser
+# for seconds at import; nbformat's schema does not use the formats it checks.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+import nbformat  # noqa: E402
 
 MAX_BYTES = 50 * 1024 * 1024
 SKIPPED_TAGS = frozenset({"experiment", "skip-grading"})
