@@ -159,7 +159,7 @@ def _rows_sum_to_one(name, arr, axis_name, called):
 @pytest.mark.question("q3", points=4)
 def test_q3_m_step_rows_sum_to_one(student, ref, rng):
     """alpha rows sum to 1 over topics and beta rows sum to 1 over words"""
-    counts, gamma, alpha, beta, called = _m_step(student, ref, rng)
+    _, _, alpha, beta, called = _m_step(student, ref, rng)
     _rows_sum_to_one("alpha", alpha, "topics k", called)
     _rows_sum_to_one("beta", beta, "words j", called)
 

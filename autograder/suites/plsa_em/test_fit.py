@@ -5,14 +5,23 @@ import pytest
 
 from autograder.checks import assert_close, describe_call
 from autograder.errors import CheckFailed, StudentCrashed
-from autograder.suites.plsa_em.inputs import BIG_ITER, BIG_K, BIG_M, BIG_N, big_corpus, random_counts
+from autograder.suites.plsa_em.inputs import (
+    BIG_ITER,
+    BIG_K,
+    BIG_M,
+    BIG_N,
+    big_corpus,
+    random_counts,
+)
 from mlhw_ref.datasets.reuters import load_reuters
 
 REFERENCE = "mlhw_ref.plsa"
-# Per-call limits: the reference solution needs about 2 s for question 5 and 3 s for question 6
-# (numpy over the non-zeros); a loop over topics with (M, N) arrays about 10 s.
+# Per-call limits. Measured on 2 busy cores: the solution (numpy + scipy.sparse over the
+# non-zeros) needs about 2 s for question 5 and 2 s for question 6; a loop over topics with
+# (M, N) arrays about 10 s and 15 s; a fit through the dense (M, N, K) gamma is fine for
+# Reuters (60-90 s: it must not lose question 6, only question 5).
 SCALE_TIMEOUT = 60
-REUTERS_TIMEOUT = 60
+REUTERS_TIMEOUT = 150
 REUTERS_K, REUTERS_ITER = 10, 200
 
 
@@ -52,7 +61,7 @@ def test_q4_log_likelihood_never_decreases(student, ref, rng):
     """the log-likelihood recorded by fit_plsa never decreases (slack 1e-9 relative)"""
     counts, K = _corpus(rng)
     alpha0, beta0 = ref.random_start(*counts.shape, K, rng)
-    alpha, beta, ll, called = _fit(student, counts, alpha0, beta0, 30)
+    _, _, ll, called = _fit(student, counts, alpha0, beta0, 30)
     if not np.all(np.isfinite(ll)):
         raise CheckFailed(f"ll holds NaN or inf (first at iteration {int(np.argmin(np.isfinite(ll)))})"
                           f"\n  called: {called}")
@@ -123,7 +132,7 @@ def test_q6_reuters_log_likelihood(student, ref, rng):
     counts, _ = _reuters()
     M, N = counts.shape
     alpha0, beta0 = ref.random_start(M, N, REUTERS_K, rng)
-    alpha, beta, ll, called = _fit(student, counts, alpha0, beta0, REUTERS_ITER, timeout=REUTERS_TIMEOUT)
+    alpha, beta, _, called = _fit(student, counts, alpha0, beta0, REUTERS_ITER, timeout=REUTERS_TIMEOUT)
     for name, arr in (("alpha", alpha), ("beta", beta)):
         if not (np.all(arr >= 0) and np.allclose(arr.sum(axis=1), 1.0, atol=1e-6)):
             raise CheckFailed(f"the {name} returned on Reuters is not a probability table (rows must be "
