@@ -22,7 +22,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("submission", type=click.Path(path_type=Path))
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--assignment", "-a", required=True, help="Assignment name, e.g. deep_chain.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the full result as JSON.")
 @click.option("--gradescope", type=click.Path(path_type=Path), help="Write Gradescope's results.json.")
@@ -31,35 +31,50 @@ def main() -> None:
 @click.option("--total-timeout", type=float, default=None, help="Seconds allowed per submission [default: 300].")
 @click.option("--memory", type=int, default=None, help="Memory limit of the worker in MB [default: 2048].")
 @click.option("--seed", type=int, default=None, help="Reuse the seed of an earlier run (regrade).")
-@click.option("--fail-under", type=float, default=None, help="Exit with code 1 when the score is below this.")
+@click.option("--fail-under", type=float, default=None, help="Exit with code 1 when a score is below this.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the score line.")
-def grade(submission: Path, assignment: str, json_path: Path | None, gradescope: Path | None,
-          junit: Path | None, timeout: float | None, total_timeout: float | None,
-          memory: int | None, seed: int | None, fail_under: float | None, quiet: bool) -> None:
-    """Grade one SUBMISSION (.ipynb or .py) against an assignment's hidden suite."""
+def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None,
+          gradescope: Path | None, junit: Path | None, timeout: float | None,
+          total_timeout: float | None, memory: int | None, seed: int | None,
+          fail_under: float | None, quiet: bool) -> None:
+    """Grade SUBMISSIONS (.ipynb, .py, or an otter export .zip) against an assignment's suite.
+
+    With several submissions they are graded one after the other in this process (the
+    grader starts once, the next worker is started while one is graded), and --json,
+    --gradescope and --junit name folders that get one file per submission.
+    """
     from autograder.reporters import write_all
     from autograder.reporters.terminal import render
     from autograder.runner import GradeOptions, GraderError, grade_submission
     from autograder.sandbox import SandboxConfig
 
-    config = SandboxConfig()
     overrides = {"call_timeout": timeout, "submission_timeout": total_timeout,
                  "memory_bytes": memory * 2**20 if memory else None}
-    config = _with(config, **{k: v for k, v in overrides.items() if v is not None})
-    options = GradeOptions(sandbox=config, seed=seed)
-    try:
-        result = grade_submission(submission, assignment, options)
-    except GraderError as exc:
-        click.echo(f"mlhw: the grader could not run: {exc}", err=True)
-        sys.exit(EXIT_GRADER_FAILED)
-    write_all(result, json_path=json_path, gradescope_path=gradescope, junit_path=junit)
-    if quiet:
-        click.echo(f"{result.submission}: {result.score:g} / {result.max_score:g}")
-    else:
-        render(result)
-    for entry in options.log:
-        click.echo(f"[grader log] {entry}", err=True)
-    if fail_under is not None and result.score < fail_under:
+    config = _with(SandboxConfig(), **{k: v for k, v in overrides.items() if v is not None})
+    below = False
+    for submission in submissions:
+        options = GradeOptions(sandbox=config, seed=seed)
+        try:
+            result = grade_submission(submission, assignment, options)
+        except GraderError as exc:
+            click.echo(f"mlhw: the grader could not run: {exc}", err=True)
+            sys.exit(EXIT_GRADER_FAILED)
+        paths = [json_path, gradescope, junit]
+        if len(submissions) > 1:
+            suffixes = [".json", ".json", ".xml"]
+            paths = [None if p is None else p / f"{submission.stem}{s}" for p, s in zip(paths, suffixes)]
+            for p in paths:
+                if p is not None:
+                    p.parent.mkdir(parents=True, exist_ok=True)
+        write_all(result, json_path=paths[0], gradescope_path=paths[1], junit_path=paths[2])
+        if quiet:
+            click.echo(f"{result.submission}: {result.score:g} / {result.max_score:g}")
+        else:
+            render(result)
+        for entry in options.log:
+            click.echo(f"[grader log] {entry}", err=True)
+        below |= fail_under is not None and result.score < fail_under
+    if below:
         sys.exit(EXIT_BELOW_THRESHOLD)
 
 
