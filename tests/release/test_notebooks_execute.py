@@ -1,0 +1,105 @@
+"""The released notebook in a real Jupyter kernel (nbclient + the venv's ipykernel).
+
+(a) unfilled, in its bundle folder, experiments left out: it runs top to bottom and every
+check cell says "not attempted"; (b) the same notebook with the solution regions filled back
+from the source: every check passes.
+"""
+
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from autograder.release.plain import release_plain
+from autograder.release.source import load_source, solution_source
+
+pytestmark = pytest.mark.slow
+
+nbclient = pytest.importorskip("nbclient")
+KERNEL = "python3"
+
+
+@pytest.fixture(scope="session")
+def kernel_name() -> str:
+    """The venv's own python3 kernel; installed into the venv (--sys-prefix) when missing."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if KERNEL not in KernelSpecManager().find_kernel_specs():
+        subprocess.run(
+            [sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL],
+            check=True,
+            capture_output=True,
+        )
+    return KERNEL
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return release_plain("deep_chain", tmp_path_factory.mktemp("jupyter"))
+
+
+def _without_experiments(nb):
+    nb.cells = [c for c in nb.cells if "experiment" not in c.metadata.get("tags", [])]
+    return nb
+
+
+def _execute(nb, folder, kernel_name):
+    started = time.perf_counter()
+    client = nbclient.NotebookClient(
+        nb, kernel_name=kernel_name, timeout=60, resources={"metadata": {"path": str(folder)}}
+    )
+    client.execute()  # raises CellExecutionError on any error output
+    return time.perf_counter() - started
+
+
+def _check_outputs(nb) -> dict[str, str]:
+    out = {}
+    for cell in nb.cells:
+        q = cell.metadata.get("mlhw", {}).get("check")
+        if q:
+            out[q] = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    return out
+
+
+def _errors(nb) -> list[str]:
+    return [
+        f"{o.get('ename')}: {o.get('evalue')}"
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error" or (o.output_type == "stream" and o.name == "stderr")
+    ]
+
+
+def test_unfilled_notebook_runs_and_every_check_is_not_attempted(bundle, kernel_name):
+    nb = _without_experiments(nbformat.read(bundle / "deep_chain.ipynb", as_version=4))
+    seconds = _execute(nb, bundle, kernel_name)
+    checks = _check_outputs(nb)
+    assert list(checks) == ["q1", "q2", "q3", "q4", "q5", "q6", "q8"]
+    for q, text in checks.items():
+        assert text.strip(), f"check({q!r}) printed nothing"
+        for line in text.strip().splitlines():
+            assert "not attempted" in line, f"check({q!r}): {line}"
+    assert _errors(nb) == []
+    assert seconds < 30, f"took {seconds:.1f} s"
+
+
+def test_notebook_filled_from_the_source_passes_every_check(bundle, kernel_name):
+    source = load_source("deep_chain")
+    solutions = {sc.cell.id: solution_source(sc.source) for sc in source.cells if sc.cell.get("id")}
+    nb = _without_experiments(nbformat.read(bundle / "deep_chain.ipynb", as_version=4))
+    filled = 0
+    for cell in nb.cells:
+        stub = "NotImplementedError" in cell.source or "# YOUR ANSWER" in cell.source
+        if cell.cell_type == "code" and stub:
+            cell.source = solutions[cell.id]
+            filled += 1
+    assert filled == 8  # seven function cells (the two plots share one) and shrink_factor
+    seconds = _execute(nb, bundle, kernel_name)
+    for q, text in _check_outputs(nb).items():
+        lines = text.strip().splitlines()
+        assert lines and all(" ✓ " in line for line in lines), f"check({q!r}):\n{text}"
+    assert _errors(nb) == []
+    assert seconds < 30, f"took {seconds:.1f} s"
