@@ -32,8 +32,11 @@ from autograder.sandbox import SandboxConfig
 from autograder.submission import SubmissionError, load_submission
 
 SUITES = Path(__file__).parent / "suites"
-_VISIBILITY = {"public": "visible", "visible": "visible", "hidden": "hidden",
-               "after_due_date": "after_due_date", "after_published": "after_published"}
+# Marker visibility -> Gradescope's. A hidden test's inputs are never shown; its score and
+# feedback reach the student once grades are published (so resubmitting cannot probe it).
+_VISIBILITY = {"public": "visible", "visible": "visible", "hidden": "after_published",
+               "after_published": "after_published", "after_due_date": "after_due_date",
+               "never": "hidden"}
 
 
 class GraderError(Exception):

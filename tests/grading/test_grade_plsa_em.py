@@ -1,0 +1,98 @@
+"""Grade the plsa_em submission corpus (real notebooks) and pin the exact scores.
+
+Each mistaken or hostile notebook is the solution with one part replaced (see
+tests/submissions/make_plsa_em.py), so the expected scores say exactly which questions must
+lose points, and every other question must still be graded in full.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.results import Status
+from autograder.runner import GradeOptions, grade_submission
+from autograder.sandbox import SandboxConfig
+
+CORPUS = Path(__file__).parent.parent / "submissions" / "plsa_em"
+FULL = {"q1": 10, "q2": 15, "q3": 20, "q4": 20, "q5": 15, "q6": 10, "q7": 5, "q9": 5, "q8": 0}
+# The suite sets its own limits for questions 5 and 6 (60 s and 150 s per call); the rest of
+# the solution needs well under a second per call.
+CONFIG = SandboxConfig(call_timeout=10, load_timeout=10, submission_timeout=300)
+
+
+def grade(name: str):
+    return grade_submission(CORPUS / f"{name}.ipynb", "plsa_em", GradeOptions(sandbox=CONFIG, seed=1234))
+
+
+def scores(result) -> dict[str, float]:
+    return {q.question: q.score for q in result.questions()}
+
+
+def outputs(result, question: str) -> str:
+    return "\n".join(t.output for t in result.tests if t.question == question)
+
+
+def expect(**lost: float) -> dict[str, float]:
+    """Full marks except the points given as lost per question."""
+    return {q: points - lost.get(q, 0) for q, points in FULL.items()}
+
+
+OOM = "ran out of memory (limit 2 GiB)"
+
+CASES = {
+    # correct in two styles: vectorised on the non-zeros; loops over documents and topics
+    # with (M, N) arrays at most, numpy only, pyplot, a string for the symbolic answer
+    "solution": (expect(), None),
+    "loops": (expect(), None),
+    # the mistakes to diagnose of ASSIGNMENTS.md section 1: the question with the mistake loses
+    # its points (every part it breaks), the rest is graded in full
+    "mistake_no_log_M": (expect(q1=10), ("q1", "you dropped the log(1/M) term")),
+    "mistake_log_outside": (expect(q1=10), ("q1", "you took the log of the count-weighted sum")),
+    "mistake_gamma_over_documents": (expect(q2=15), ("q2", "you normalised gamma over documents")),
+    "mistake_gamma_over_words": (expect(q2=15), ("q2", "you normalised gamma over words")),
+    "mistake_nan_with_zeros": (expect(q2=4), ("q2", "use the uniform posterior 1/K")),
+    # rows still sum to 1, so only the comparison and the arg-max test fail
+    "mistake_m_step_no_counts": (expect(q3=16), ("q3", "you forgot the counts in the M-step")),
+    "mistake_alpha_over_documents": (expect(q3=20), ("q3", "you normalised alpha over documents")),
+    # EM through the dense (M, N, K) gamma: right, but it cannot hold the large corpus
+    "dense_fit": (expect(q5=15), ("q5", OOM + ". The corpus is 2,000 x 15,000 with K = 20")),
+    "partial": (expect(q3=20, q4=20, q5=15, q6=6, q7=5, q9=5), ("q3", "not attempted")),
+    # hostile: NumPy and builtins patched in the worker (it breaks only the student's own
+    # scipy/sympy/matplotlib code: fit_plsa, alpha_1, the plot); a memory bomb in fit_plsa
+    "hostile_monkeypatch": (expect(q2=15, q3=20, q4=20, q5=15, q6=6, q7=5, q9=5), ("q2", "got nan")),
+    "hostile_memory_bomb": (expect(q4=20, q5=15, q6=6), ("q4", OOM)),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_corpus_scores(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    expected, diagnosis = CASES[name]
+    result = grade(name)
+    assert scores(result) == expected
+    assert result.max_score == 100
+    if diagnosis:
+        question, text = diagnosis
+        assert text in outputs(result, question)
+    assert list(tmp_path.iterdir()) == []
+    assert result.isolation == "bubblewrap"
+
+
+@pytest.mark.slow
+def test_partial_reports_not_attempted_and_collects_the_written_answer():
+    result = grade("partial")
+    statuses = {t.number: t.status for t in result.tests}
+    assert statuses["q3.1"] is Status.NOT_ATTEMPTED
+    assert statuses["q7.1"] is Status.NOT_ATTEMPTED
+    assert statuses["q1.1"] is Status.PASSED
+    assert [w.question for w in result.written] == ["q8"]
+    assert "Jensen" in result.written[0].text
+
+
+@pytest.mark.slow
+def test_monkeypatching_in_the_worker_leaves_the_grader_alone():
+    grade("hostile_monkeypatch")
+    assert not np.allclose(np.zeros(3), np.ones(3))
+    assert not np.isfinite(np.nan)
