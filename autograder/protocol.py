@@ -277,6 +277,8 @@ class _Encoder:
         t = _type(v)
         if v is None or t is _bool or t is _str:
             return v
+        if v is ...:  # an unanswered `answer = ...` stub
+            return {"t": "ellipsis"}
         if t is _int:
             return v if -(2**62) < v < 2**62 else {"t": "int", "h": hex(v)}
         if t is _float:
@@ -532,6 +534,9 @@ class _Decoder:
         if method is None:
             raise ProtocolError(f"unknown value tag {h['t']!r}")
         return method(h, depth + 1)
+
+    def t_ellipsis(self, h: dict, depth: int) -> Any:
+        return ...
 
     def t_c(self, h: dict, depth: int) -> complex:
         re, im = h["re"], h["im"]

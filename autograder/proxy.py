@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.errors import MissingName, StudentError, StudentTimeout
+from autograder.errors import MissingName, NotAttempted, StudentError, StudentTimeout
 from autograder.worker import CALLABLE, CallOutcome, Worker
 
 __all__ = ["CallRecord", "RemoteFunction", "StudentProxy", "changed_paths", "describe_value"]
@@ -105,6 +105,8 @@ class StudentProxy:
     def __getitem__(self, name: str) -> Any:
         """``student["name"]``: like attribute access, for any name (e.g. ``call_log``)."""
         value = self.worker.get(name)
+        if value is ... or (type(value) is tuple and ... in value):
+            raise NotAttempted(f"`{name}` is still `...`: not attempted")
         return RemoteFunction(self, name) if value is CALLABLE else value
 
     def defines(self, name: str) -> bool:
