@@ -170,3 +170,38 @@ def test_figure_data_reads_lines_and_scales():
     (axes,) = data["axes"]
     assert axes["yscale"] == "log" and axes["legend_texts"] == ["run"]
     assert np.array_equal(axes["lines"][0]["y"], [1.0, 0.1, 0.01])
+
+
+def test_printing_and_in_place_changes_fail_as_in_the_grader(mlhw_check, solved):
+    right_gradients = solved["chain_gradients"]
+
+    def chain_gradients(h, g):
+        print("debug", h.shape)
+        return right_gradients(h, g)
+
+    solved["chain_gradients"] = chain_gradients
+    result = mlhw_check.check("q3", namespace=solved, quiet=True)
+    assert "chain_gradients printed 'debug (3, 2)'" in result.text
+
+    solved["chain_gradients"] = right_gradients
+    right_train = solved["train_chain"]
+
+    def train_chain(x, y, w0, b0=None, alpha=0.1, max_iter=1000):
+        w, b, costs = right_train(x, y, w0, b0, alpha, max_iter)
+        w0 -= w0 - w  # updates the caller's array
+        return w0, b, costs
+
+    solved["train_chain"] = train_chain
+    result = mlhw_check.check("q4", namespace=solved, quiet=True)
+    assert "train_chain changed its argument 3 in place" in result.text
+
+
+def test_error_line_points_into_the_students_code(mlhw_check, solved):
+    namespace = dict(solved)
+    code = "def chain_gradients(h, g):\n    return np.ones(3) @ np.ones(4)\n"
+    exec(compile(code, "<cell 9>", "exec"), namespace)  # noqa: S102 - as a notebook cell would
+    result = mlhw_check.check("q3", namespace=namespace, quiet=True)
+    assert (
+        "chain_gradients raised ValueError" in result.text
+        and "(line 2 of your code)" in result.text
+    )
