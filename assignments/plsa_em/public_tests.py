@@ -53,7 +53,7 @@ def test_q3_small_m_step(student):
 
 @question("q4")
 def test_q4_three_iterations(student):
-    alpha, beta, ll = student.fit_plsa(COUNTS, ALPHA, BETA, 3)
+    _, _, ll = student.fit_plsa(COUNTS, ALPHA, BETA, 3)
     assert_close(np.shape(ll), (4,), name="ll.shape (n_iter + 1,)")
     assert_close(ll[0], LL, rtol=1e-10, name="ll[0] (the starting log-likelihood)")
     assert_close(ll, np.array([LL, -11.9585164, -11.40528215, -10.68836914]), rtol=1e-7, name="ll")
@@ -76,7 +76,7 @@ def test_q5_sparse_corpus_climbs(student):
     counts[rng.integers(300, size=4000), np.arange(4000)] += 1
     alpha0 = rng.dirichlet(np.ones(8), size=300)
     beta0 = rng.dirichlet(np.ones(4000), size=8)
-    alpha, beta, ll = student.fit_plsa(counts, alpha0, beta0, 5)
+    alpha, _, ll = student.fit_plsa(counts, alpha0, beta0, 5)
     assert_close(np.all(np.diff(ll) >= -1e-9 * np.abs(ll[1:])), True, name="ll never decreases")
     assert_close(np.sum(alpha, axis=1), np.ones(300), name="rows of alpha summed over topics")
 

@@ -249,7 +249,7 @@ def e_step(alpha, beta):
 ''', "mstep": '''
 def m_step(counts, gamma):
     M, N, K = np.shape(gamma)
-    return np.full((M, K), 1.0 / K), np.full((K, N), 1.0 / N)
+    return np.zeros((M, K)), np.zeros((K, N))
 '''},
     "hostile_memory_bomb": {"fit": '''
 def fit_plsa(counts, alpha0, beta0, n_iter):
