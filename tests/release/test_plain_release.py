@@ -175,3 +175,16 @@ def test_worked_solution_scores_full_marks():
     assert (result.score, result.max_score) == (100, 100)
     written = {w.question: w.text for w in result.written}
     assert "saturated" in written["q7"] and "BEGIN SOLUTION" not in written["q7"]
+
+
+def test_data_files_are_copied_and_missing_ones_refused(tmp_path):
+    import dataclasses
+
+    source = load_source("deep_chain")
+    with_data = dataclasses.replace(source, config={**source.config, "data": ["mlhw_ref/data/mnist_subset.npz"]})
+    out = release_plain(with_data, tmp_path)
+    data = REPO / "mlhw_ref" / "data" / "mnist_subset.npz"
+    assert (out / "mnist_subset.npz").read_bytes() == data.read_bytes()
+    missing = dataclasses.replace(source, config={"data": ["no/such/file.npz"]})
+    with pytest.raises(ReleaseError, match="no/such/file.npz"):
+        release_plain(missing, tmp_path / "again")
