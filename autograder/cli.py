@@ -98,6 +98,15 @@ def experiments(out: Path, quick: bool) -> None:
     run_all(out, quick=quick)
 
 
+def _register_release() -> None:
+    from autograder.release.cli import release
+
+    main.add_command(release)
+
+
+_register_release()
+
+
 def _with(config, **changes):
     from dataclasses import replace
 

@@ -25,7 +25,17 @@ _PERCENT_CELL = re.compile(r"^# %%(.*)$", re.MULTILINE)
 
 # Defines `get_ipython()` in the student's namespace: line magics are ignored, cell magics
 # that only time or capture run their body, and shell escapes are refused while grading.
+# `mlhw_check` (the student's public-check runner) becomes a no-op: the grader runs the real
+# tests itself.
 SHELL_PRELUDE = '''
+import sys as _sys, types as _types
+
+_stub = _types.ModuleType("mlhw_check")
+_stub.check = lambda *args, **kwargs: None
+_stub.question = lambda *args, **kwargs: (lambda test: test)
+_sys.modules.setdefault("mlhw_check", _stub)
+del _sys, _types, _stub
+
 class _GradingShell:
     _RUN_BODY = {"time", "timeit", "capture", "prun"}
 
@@ -153,6 +163,8 @@ def _from_notebook(path: Path, text: str) -> Submission:
         if tags & SKIPPED_TAGS:
             skipped.append(index)
             continue
+        if cell.get("metadata", {}).get("mlhw", {}).get("check"):
+            continue  # a check("q3") cell: the public checks, which the grader runs itself
         cells.append(Cell(index, to_python(cell.source), tags))
     return Submission(path, tuple(cells), tuple(skipped), written, tuple(notes))
 
