@@ -40,7 +40,9 @@ def resolve_submission(path: str | Path, into: str | Path | None = None) -> Path
     """The notebook (or .py file) to grade for a submitted ``path``.
 
     A ``.zip`` is opened and its notebook extracted into ``into`` (default: a fresh temporary
-    folder, removed when the process exits); anything else is returned unchanged.
+    folder, removed when the process exits); a folder (nbgrader's
+    ``submitted/<student>/<assignment>/``) gives its one notebook; anything else is returned
+    unchanged.
 
     Raises
     ------
@@ -49,6 +51,8 @@ def resolve_submission(path: str | Path, into: str | Path | None = None) -> Path
         notebook. The message is safe to show to the student.
     """
     path = Path(path)
+    if path.is_dir():
+        return _notebook_in_folder(path)
     if path.suffix.lower() != ".zip":
         return path
     if not path.is_file():
@@ -67,6 +71,19 @@ def resolve_submission(path: str | Path, into: str | Path | None = None) -> Path
     except zipfile.BadZipFile as exc:
         raise SubmissionError(f"{path.name} is not a readable zip file ({exc})") from None
     return target
+
+
+def _notebook_in_folder(folder: Path) -> Path:
+    """The one notebook of a submission folder (nbgrader's submitted/<student>/<assignment>/)."""
+    found = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise SubmissionError(f"{folder.name}/ holds no Jupyter notebook (.ipynb) to grade")
+    names = ", ".join(p.name for p in found)
+    raise SubmissionError(
+        f"{folder.name}/ holds several notebooks ({names}); name the one to grade"
+    )
 
 
 def _entry_parts(name: str) -> tuple[str, ...]:

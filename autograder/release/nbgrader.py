@@ -39,6 +39,7 @@ from .otter import (
     stub_for,
     support_files,
 )
+from .plain import ReleaseError
 from .source import (
     ANSWER,
     WRITTEN_BEGIN,
@@ -219,8 +220,14 @@ def release_nbgrader(source: Source, out_dir: str | Path) -> Path:
     """Write the course directory ``out_dir/<name>/``, run ``nbgrader generate_assignment``
     and return ``out_dir/<name>/release/<name>/`` (the student version)."""
     course = Path(out_dir).resolve() / source.name
+    config = course / "nbgrader_config.py"
+    if config.is_file() and not config.read_text().startswith(CONFIG.splitlines()[0]):
+        raise ReleaseError(
+            f"{course} is an nbgrader course mlhw did not write; release into another "
+            f"--to and copy source/{source.name} into your course"
+        )
     course.mkdir(parents=True, exist_ok=True)
-    (course / "nbgrader_config.py").write_text(CONFIG)
+    config.write_text(CONFIG)
     src = course / "source" / source.name
     if src.exists():
         shutil.rmtree(src)

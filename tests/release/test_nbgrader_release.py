@@ -182,3 +182,15 @@ def test_filled_submission_scores_full_marks_in_nbgrader_and_in_mlhw(nbgrader_re
     )
     assert grade.returncode == 0, grade.stdout + grade.stderr
     assert json.loads(out.read_text())["score"] == 100
+
+
+def test_an_existing_course_of_someone_else_is_left_alone(tmp_path):
+    from autograder.release.nbgrader import release_nbgrader
+    from autograder.release.plain import ReleaseError
+
+    config = tmp_path / "tiny" / "nbgrader_config.py"
+    config.parent.mkdir()
+    config.write_text("c = get_config()\nc.CourseDirectory.course_id = 'ml101'\n")
+    with pytest.raises(ReleaseError, match="did not write"):
+        release_nbgrader(load_source(TINY), tmp_path)
+    assert "ml101" in config.read_text()

@@ -115,6 +115,17 @@ def test_non_zip_submission_is_returned_unchanged(tmp_path):
     assert resolve_submission(nb) == nb
 
 
+def test_nbgrader_submission_folder_gives_its_notebook(tmp_path):
+    folder = tmp_path / "submitted" / "alice" / "tiny"
+    (folder / ".ipynb_checkpoints").mkdir(parents=True)
+    (folder / "tiny.ipynb").write_bytes(_notebook_bytes())
+    (folder / "timestamp.txt").write_text("2026-11-22 05:00:00 UTC")
+    assert resolve_submission(folder) == folder / "tiny.ipynb"
+    (folder / "copy.ipynb").write_bytes(_notebook_bytes())
+    with pytest.raises(SubmissionError, match="several notebooks"):
+        resolve_submission(folder)
+
+
 @pytest.mark.parametrize(
     "entry",
     [
