@@ -26,7 +26,29 @@ from .statistics import (
     assert_variance_ratio_in,
     samples_needed_for_std,
 )
-from .symbolic import assert_choice, assert_equivalent, parse_answer
+
+
+# The symbolic checks need sympy (about 0.3 s to import): it is loaded on first use only.
+def assert_equivalent(*args, **kwargs):
+    """See :func:`autograder.checks.symbolic.assert_equivalent`."""
+    from .symbolic import assert_equivalent as check
+
+    return check(*args, **kwargs)
+
+
+def assert_choice(*args, **kwargs):
+    """See :func:`autograder.checks.symbolic.assert_choice`."""
+    from .symbolic import assert_choice as check
+
+    return check(*args, **kwargs)
+
+
+def parse_answer(*args, **kwargs):
+    """See :func:`autograder.checks.symbolic.parse_answer`."""
+    from .symbolic import parse_answer as parse
+
+    return parse(*args, **kwargs)
+
 
 __all__ = [
     "FLOAT32_RTOL",
