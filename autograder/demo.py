@@ -24,6 +24,9 @@ def run_demo(out: Path | None = None, console: Console | None = None) -> int:
     """Grade every example class; write each student's reports under ``out``. Returns 0."""
     console = console or Console()
     out = Path(out) if out else Path(tempfile.mkdtemp(prefix="mlhw-demo-"))
+    released = release_all(out / "release")
+    if released:
+        console.print(f"released {', '.join(released)} (plain format) to {out / 'release'}")
     for assignment in available_assignments():
         submissions = example_class(assignment)
         if not submissions:
@@ -42,6 +45,16 @@ def run_demo(out: Path | None = None, console: Console | None = None) -> int:
         console.print(f"isolation: {results[0].isolation}")
     console.print(f"reports written to {out}")
     return 0
+
+
+def release_all(to: Path) -> list[str]:
+    """Release every assignment that has a source notebook; returns their names."""
+    from autograder.release.plain import release_plain
+
+    names = sorted(p.parent.name for p in EXAMPLES.glob("*/source.ipynb"))
+    for name in names:
+        release_plain(name, to)
+    return names
 
 
 def gradebook_table(assignment: str, results: list[SubmissionResult]) -> Table:
