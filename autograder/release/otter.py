@@ -5,11 +5,12 @@ The source notebook becomes otter-grader 7's master format (a ``# ASSIGNMENT CON
 ``otter assign`` writes ``dist/student`` (the student notebook) and ``dist/autograder``
 (otter's autograder zip). Only the public tests are carried: the hidden suite stays with mlhw.
 
-Each solution region becomes ``# BEGIN SOLUTION NO PROMPT`` plus an otter prompt block
-(a string literal opened on a ``# BEGIN PROMPT`` line and closed on a
-``# END PROMPT`` line, which otter drops from the student version) holding mlhw's stub, so the student
-notebook has the same stubs as the plain release (``raise NotImplementedError("f")`` and
-``x = ...  # YOUR ANSWER``) rather than otter's bare ``...``.
+Each solution region becomes ``# BEGIN SOLUTION NO PROMPT`` plus an otter prompt block (a
+string literal opened on a ``# BEGIN PROMPT`` line and closed on an ``# END PROMPT`` line;
+otter drops both lines from the student version) holding mlhw's stub, so the student notebook
+has the same stubs as the plain release (``raise NotImplementedError("f")``, ``x = ...  # YOUR
+ANSWER``) rather than otter's bare ``...``. Experiment cells are tagged ``otter_ignore``;
+mlhw's ``check("qN")`` cells give way to otter's ``grader.check("qN")``.
 
 The helpers for public tests and support files are shared with ``nbgrader.py``.
 """

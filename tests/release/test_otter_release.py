@@ -1,8 +1,9 @@
 """`mlhw release --format otter`, and otter submissions (export zips) handed to `mlhw grade`.
 
-The slow tests run the real tools (otter-grader 7.0.0) on deep_chain; measured here on the
-shared 2-core machine: otter assign ~40 s (it also grades the solution notebook), executing
-the student notebook ~15 s, otter run ~20 s.
+The slow tests run the real tool (otter-grader 7.0.0, no Docker: otter assign and otter run) on
+deep_chain. Measured on the shared, loaded 2-core machine: otter assign 30-45 s (it also grades
+the solution notebook), executing the student notebook 18-22 s, otter run plus
+grader.export() 30-46 s.
 """
 
 from __future__ import annotations
