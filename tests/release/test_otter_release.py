@@ -283,6 +283,9 @@ def test_otter_student_notebook_runs_top_to_bottom(otter_dist):
     assert {ename for ename, _ in errors} <= {"NotImplementedError"}
     checks = [c for c in nb.cells if c.source.startswith("grader.check(")]
     assert checks and all(c.outputs for c in checks)
+    shown = "".join(str(o.get("data", {}).get("text/plain", "")) for c in checks for o in c.outputs)
+    assert "NotAttempted: chain_forward still raises NotImplementedError" in shown
+    assert "ModuleNotFoundError" not in shown and "NameError" not in shown
 
 
 @pytest.mark.slow
