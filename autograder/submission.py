@@ -100,13 +100,17 @@ class Submission:
 def load_submission(path: str | Path) -> Submission:
     """Read ``path`` (.ipynb or .py) and return its gradable cells.
 
+    ``path`` may also be an otter-grader export zip or an nbgrader ``submitted/...`` folder.
+
     Raises
     ------
     SubmissionError
         When the file is missing, empty, too large, not JSON, not a notebook, of an
-        unsupported nbformat, or contains no code.
+        unsupported nbformat, or contains no code; or a zip is unsafe or holds no notebook.
     """
-    path = Path(path)
+    from autograder.submission_formats import resolve_submission  # it imports this module
+
+    path = resolve_submission(Path(path))
     if not path.is_file():
         raise SubmissionError(f"{path.name}: no such file")
     size = path.stat().st_size
@@ -129,6 +133,8 @@ def load_submission(path: str | Path) -> Submission:
 
 
 def _from_notebook(path: Path, text: str) -> Submission:
+    from autograder.submission_formats import is_tool_cell
+
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -163,8 +169,8 @@ def _from_notebook(path: Path, text: str) -> Submission:
         if tags & SKIPPED_TAGS:
             skipped.append(index)
             continue
-        if cell.get("metadata", {}).get("mlhw", {}).get("check"):
-            continue  # a check("q3") cell: the public checks, which the grader runs itself
+        if cell.get("metadata", {}).get("mlhw", {}).get("check") or is_tool_cell(cell):
+            continue  # check cells (ours, otter's, nbgrader's tests): the grader runs its own
         cells.append(Cell(index, to_python(cell.source), tags))
     return Submission(path, tuple(cells), tuple(skipped), written, tuple(notes))
 
