@@ -1,0 +1,69 @@
+"""Question 4: mini-batch SGD on MNIST 0 vs 1, judged by the grader's own test accuracy.
+
+The data is the committed offline subset (mlhw_ref.datasets.mnist): 2,111 training and 423
+test images of 0s and 1s, pixels scaled to [0, 1], sent as float64 arrays. The step size is
+chosen so that both readings of "learning rate" work: lr = 0.1 on the batch-MEAN gradient
+(the assignment's convention) reaches at least 99.5% here, and so does lr = 0.1 on the
+batch SUM (measured over 8 seeds each); a trainer that does not learn stays near 50%.
+"""
+
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from autograder.checks import describe_call
+from autograder.errors import CheckFailed
+
+REFERENCE = "mlhw_ref.sigmoid_mlp"
+
+MIN_ACCURACY = 0.99
+TRAIN_TIMEOUT = 60
+
+
+@lru_cache(maxsize=1)
+def _mnist01():
+    from mlhw_ref.datasets.mnist import as_float, binary_subset, load_mnist
+
+    m = binary_subset(load_mnist(), (0, 1))
+    return as_float(m.X_train), m.y_train.astype(float), as_float(m.X_test), m.y_test.astype(float)
+
+
+def _train_and_score(student, ref, rng, sizes, epochs):
+    X, y, X_test, y_test = _mnist01()
+    seed = np.random.default_rng(int(rng.integers(2**32)))
+    kwargs = {"sizes": sizes, "lr": 0.1, "batch_size": 32, "epochs": epochs, "rng": seed}
+    called = describe_call("train", {"X": X, "y": y, **kwargs})
+    params = student.train.with_timeout(TRAIN_TIMEOUT)(X, y, sizes, 0.1, 32, epochs, seed)
+    if not isinstance(params, dict):
+        raise CheckFailed(f"train must return the params dict, got {type(params).__name__}\n  called: {called}")
+    try:
+        d = ref.depth(params)
+        if d != len(sizes) - 2 or np.shape(params["W1"] if d else params["w1"])[0] != sizes[0]:
+            raise ValueError(f"expected {len(sizes) - 2} hidden layer(s) of widths {sizes[1:-1]}")
+        accuracy = ref.accuracy(params, X_test, y_test)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckFailed(f"the params train returned cannot be used for sizes {sizes}: {exc}"
+                          f"\n  called: {called}") from None
+    if not all(np.isfinite(np.asarray(v, dtype=float)).all() for v in params.values()):
+        raise CheckFailed(f"the params train returned contain NaN or inf\n  called: {called}")
+    if accuracy < MIN_ACCURACY:
+        hint = (" — the network did not learn (about chance level): check the sign of the update, "
+                "that every parameter is updated, and that lr multiplies the batch-mean gradient"
+                if accuracy < 0.6 else "")
+        raise CheckFailed(f"test accuracy {accuracy:.2%} on {len(y_test)} MNIST test images of 0s and 1s; "
+                          f"at least {MIN_ACCURACY:.0%} is expected{hint}\n  called: {called}")
+
+
+@pytest.mark.question("q4", points=14)
+def test_q4_train_two_hidden_layers_on_mnist(student, ref, rng):
+    """train with sizes [784, H, H, 1] reaches >= 99% test accuracy on MNIST 0 vs 1"""
+    H = int(rng.integers(12, 21))
+    _train_and_score(student, ref, rng, [784, H, H, 1], epochs=3)
+
+
+@pytest.mark.question("q4", points=6)
+def test_q4_train_any_number_of_hidden_layers(student, ref, rng):
+    """train with one hidden layer, sizes [784, H, 1], also reaches >= 99%"""
+    H = int(rng.integers(12, 25))
+    _train_and_score(student, ref, rng, [784, H, 1], epochs=2)

@@ -1,0 +1,109 @@
+"""Questions 5-7: the gradient norm of the first layer against depth, its plot, the
+contraction bound, and the multiple-choice questions on vanishing gradients."""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from autograder.checks import (
+    Mistake,
+    assert_choice,
+    assert_close_or_diagnose,
+    assert_equivalent,
+    assert_figure,
+)
+from autograder.checks.figures import _get, _xy
+from autograder.errors import CheckFailed
+from autograder.suites.sigmoid_mlp.inputs import answer, equivalent, network
+
+REFERENCE = "mlhw_ref.sigmoid_mlp"
+
+EPS = sp.Symbol("eps", positive=True)
+YES_NO = ["yes", "no"]
+
+
+# ------------------------------------------------------------------------------------ q5
+@pytest.mark.question("q5", points=6)
+def test_q5_grad_w1_norm_any_depth(student, ref, rng):
+    """grad_w1_norm is ||dL/dW1||_F for random networks of depth 1 to 10"""
+    for depth in range(1, 11):
+        D, width, n = int(rng.integers(3, 9)), int(rng.integers(3, 7)), int(rng.integers(4, 12))
+        params = network(rng, [D] + [width] * depth + [1], scale=2.0)
+        X = rng.uniform(0.0, 1.0, size=(n, D))
+        y = rng.integers(0, 2, size=n).astype(float)
+        expected = ref.grad_w1_norm(params, X, y)
+        called = f"grad_w1_norm(params with {depth} hidden layer(s) of {width} units, X ({n}, {D}), y ({n},))"
+        mistakes = [
+            (Mistake("mean", f"your norm is 1/n of the expected one (n = {n}): the loss is a sum over "
+                     "examples"), expected / n),
+            (Mistake("squared", "you returned the SQUARED Frobenius norm; take its square root"),
+             expected**2),
+        ]
+        assert_close_or_diagnose(student.grad_w1_norm(params, X, y), expected, mistakes,
+                                 name=f"grad_w1_norm (depth {depth})", called=called, rtol=1e-6)
+
+
+def _matching_line(fig, depths, norms):
+    for ax in _get(fig, "axes", ()) or ():
+        for line in _get(ax, "lines", ()) or ():
+            x, y = _xy(line)
+            if y.shape == norms.shape and np.allclose(y, norms, rtol=1e-6) and (
+                    x.shape == depths.shape and np.allclose(x, depths)):
+                return ax
+    return None
+
+
+@pytest.mark.question("q5", points=4)
+def test_q5_plot_grad_norms(student, rng):
+    """plot_grad_norms draws the norms against the depths on a log y-axis"""
+    k = int(rng.integers(5, 11))
+    depths = np.arange(1, k + 1)
+    norms = 10.0 ** (-0.4 * depths + rng.normal(0.0, 0.2, size=k))
+    fig = student.plot_grad_norms(depths, norms)
+    assert_figure(fig, line_length=k, yscale="log", name="plot_grad_norms(depths, norms)")
+    ax = _matching_line(fig, depths.astype(float), norms)
+    if ax is None:
+        raise CheckFailed(f"plot_grad_norms(depths ({k},), norms ({k},)) has no line with the depths "
+                          "on the x-axis and the norms on the y-axis (plot ax.plot(depths, norms))")
+    if str(_get(ax, "yscale", "")) != "log":
+        raise CheckFailed("the line of norms is on a linear y-axis; use ax.set_yscale('log')")
+
+
+# ------------------------------------------------------------------------------------ q6
+@pytest.mark.question("q6", points=5)
+def test_q6_max_dsigmoid(student):
+    """max_dsigmoid, the largest value of sigma'(x), is 1/4"""
+    value = answer(student, "max_dsigmoid")
+    if equivalent(value, "1/2", {}):
+        raise CheckFailed("max_dsigmoid: 1/2 is sigma(0), the value of the sigmoid; the question asks "
+                          "for the largest value of its derivative sigma'(x) = sigma(x)(1 - sigma(x))")
+    assert_equivalent(value, "1/4", {}, name="max_dsigmoid")
+
+
+@pytest.mark.question("q6", points=5)
+def test_q6_contraction(student):
+    """contraction, the per-layer bound when W's eigenvalues are below 4 - eps, is (4 - eps)/4"""
+    assert_equivalent(answer(student, "contraction"), "(4 - eps)/4", {"eps": EPS}, name="contraction")
+
+
+# ------------------------------------------------------------------------------------ q7
+CHOICES = {
+    "mc_same_sign_single": "yes",
+    "mc_same_sign_batch": "no",
+    "mc_tanh_vanishes": "yes",
+    "mc_relu_vanishes": "no",
+}
+
+
+def _choice_test(name):
+    def test(student):
+        assert_choice(answer(student, name), CHOICES[name], YES_NO, name=name)
+
+    test.__doc__ = f"multiple choice {name}"
+    return pytest.mark.question("q7", points=1.25)(test)
+
+
+test_q7_same_sign_single = _choice_test("mc_same_sign_single")
+test_q7_same_sign_batch = _choice_test("mc_same_sign_batch")
+test_q7_tanh_vanishes = _choice_test("mc_tanh_vanishes")
+test_q7_relu_vanishes = _choice_test("mc_relu_vanishes")

@@ -1,0 +1,270 @@
+"""Writes the sigmoid_mlp test submissions as real notebooks (run once; the notebooks are
+committed). Each variant is the solution with one part replaced, so a test can check that
+exactly the intended question loses points and that every other question is still graded."""
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).parent / "sigmoid_mlp"
+
+IMPORTS = ("%matplotlib inline\nimport numpy as np\nimport sympy as sp\nimport matplotlib.pyplot as plt\n\n"
+           'n = sp.Symbol("n", positive=True)\neps = sp.Symbol("eps", positive=True)')
+
+FORWARD = '''
+def sigmoid(a):
+    e = np.exp(-np.abs(a))  # never overflows
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def n_hidden(params):
+    return sum(1 for k in params if k.startswith("W"))
+
+
+def logits(params, X):
+    d = n_hidden(params)
+    h = np.asarray(X, dtype=float)
+    for l in range(1, d + 1):
+        h = sigmoid(h @ params[f"W{l}"] + params[f"b{l}"])
+    return h @ params[f"w{d + 1}"] + params[f"b{d + 1}"]
+
+
+def forward(params, X):
+    return sigmoid(logits(params, X))
+
+
+def loss(params, X, y):
+    z = logits(params, X)
+    # log f = -log(1 + e^-z), log(1 - f) = -log(1 + e^z), both stable with logaddexp
+    return float(np.sum(y * np.logaddexp(0.0, -z) + (1 - y) * np.logaddexp(0.0, z)))
+'''
+
+BACKWARD = '''
+def backward(params, X, y):
+    d = n_hidden(params)
+    X = np.asarray(X, dtype=float)
+    hs = [X]
+    for l in range(1, d + 1):
+        hs.append(sigmoid(hs[-1] @ params[f"W{l}"] + params[f"b{l}"]))
+    f = sigmoid(hs[-1] @ params[f"w{d + 1}"] + params[f"b{d + 1}"])
+    delta = f - y
+    grads = {f"w{d + 1}": hs[-1].T @ delta, f"b{d + 1}": float(np.sum(delta))}
+    back = np.outer(delta, params[f"w{d + 1}"])
+    for l in range(d, 0, -1):
+        delta = back * hs[l] * (1 - hs[l])
+        grads[f"W{l}"] = hs[l - 1].T @ delta
+        grads[f"b{l}"] = delta.sum(axis=0)
+        back = delta @ params[f"W{l}"].T
+    return grads
+'''
+
+INIT = '''
+def he_std(n_in):
+    return float(np.sqrt(2.0 / n_in))
+
+
+sigma_sq = 2 / n
+
+
+def init_params(sizes, rng, scheme="he"):
+    d = len(sizes) - 2
+    params = {}
+    for l in range(1, d + 2):
+        std = he_std(sizes[l - 1]) if scheme == "he" else 1.0
+        if l <= d:
+            params[f"W{l}"] = rng.normal(0.0, std, size=(sizes[l - 1], sizes[l]))
+            params[f"b{l}"] = np.zeros(sizes[l])
+        else:
+            params[f"w{l}"] = rng.normal(0.0, std, size=sizes[l - 1])
+            params[f"b{l}"] = 0.0
+    return params
+'''
+
+TRAIN = '''
+def train(X, y, sizes, lr, batch_size, epochs, rng):
+    params = init_params(sizes, rng)
+    n = len(X)
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            grads = backward(params, X[batch], y[batch])
+            params = {k: params[k] - lr * grads[k] / len(batch) for k in params}
+    return params
+'''
+
+VANISHING = '''
+def grad_w1_norm(params, X, y):
+    return float(np.linalg.norm(backward(params, X, y)["W1"]))
+
+
+def plot_grad_norms(depths, norms):
+    fig, ax = plt.subplots()
+    ax.plot(depths, norms, marker="o")
+    ax.set_yscale("log")
+    ax.set_xlabel("hidden layers")
+    ax.set_ylabel("||dL/dW1||")
+    return fig
+
+
+max_dsigmoid = sp.Rational(1, 4)
+contraction = (4 - eps) / 4
+'''
+
+CHOICES = '''
+mc_same_sign_single = "yes"
+mc_same_sign_batch = "no"
+mc_tanh_vanishes = "yes"
+mc_relu_vanishes = "no"
+'''
+
+EXPERIMENT = '''
+rng = np.random.default_rng(0)
+X = rng.uniform(size=(100, 784))
+y = (rng.uniform(size=100) < 0.5).astype(float)
+depths = list(range(1, 11))
+norms = [np.mean([grad_w1_norm(init_params([784] + [20] * d + [1], rng, "normal"), X, y)
+                  for _ in range(5)]) for d in depths]
+plot_grad_norms(depths, norms)
+'''
+
+WRITTEN = ("If sigma is too small the signal and the gradients shrink at every layer; too large and the "
+           "sigmoid units saturate, so sigma' is about 0. Remedies: He/Xavier initialisation, ReLU "
+           "activations, batch normalisation, residual connections.")
+
+PARTS = {"forward": FORWARD, "backward": BACKWARD, "init": INIT, "train": TRAIN,
+         "vanishing": VANISHING, "choices": CHOICES}
+
+
+def notebook(replace=None, extra_first=None, written=True):
+    parts = dict(PARTS, **(replace or {}))
+    cells = [new_markdown_cell("# Sigmoid MLP homework")]
+    if extra_first:
+        cells.append(new_code_cell(extra_first))
+    cells.append(new_code_cell(IMPORTS))
+    cells += [new_code_cell(src.strip()) for src in parts.values() if src.strip()]
+    cells.append(new_code_cell(EXPERIMENT.strip(), metadata={"tags": ["experiment"]}))
+    if written:
+        cells.append(new_markdown_cell(WRITTEN, metadata={"mlhw": {"written": "q8"}}))
+    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                              "language": "python"}})
+
+
+STUB = 'def {name}(*args, **kwargs):\n    raise NotImplementedError("{name}")\n'
+
+VARIANTS = {
+    "solution": {},
+    # Correct in another style: loops over layers and examples, a float32 forward pass, the
+    # loss as log1p(exp(-|z|)) + max(-z, 0), answers as strings.
+    "loops_float32": {"forward": '''
+import math
+
+def sigmoid(a):
+    a = np.asarray(a, dtype=float)
+    out = np.empty_like(a)
+    pos = a >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-a[pos]))
+    out[~pos] = np.exp(a[~pos]) / (1.0 + np.exp(a[~pos]))
+    return out
+
+
+def n_hidden(params):
+    return len([k for k in params if k[0] == "W"])
+
+
+def layers(params, X):
+    hs = [np.asarray(X, dtype=float)]
+    for l in range(1, n_hidden(params) + 1):
+        W, b = params["W%d" % l], params["b%d" % l]
+        hs.append(sigmoid(np.array([[hs[-1][i] @ W[:, j] + b[j] for j in range(W.shape[1])]
+                                    for i in range(len(hs[-1]))]).reshape(len(hs[-1]), W.shape[1])))
+    return hs
+
+
+def output_logit(params, h):
+    d = n_hidden(params)
+    return h @ params["w%d" % (d + 1)] + params["b%d" % (d + 1)]
+
+
+def forward(params, X):
+    return sigmoid(output_logit(params, layers(params, X)[-1])).astype(np.float32)
+
+
+def loss(params, X, y):
+    z = output_logit(params, layers(params, X)[-1])
+    s = 2 * np.asarray(y, dtype=float) - 1  # +1 / -1 labels: L = sum log(1 + exp(-s z))
+    m = -s * z
+    return float(sum(math.log1p(math.exp(-abs(v))) + max(v, 0.0) for v in m))
+''', "backward": '''
+def backward(params, X, y):
+    d = n_hidden(params)
+    grads = {k: np.zeros_like(np.asarray(v, dtype=float)) for k, v in params.items()}
+    grads["b%d" % (d + 1)] = 0.0
+    for i in range(len(X)):
+        hs = [np.asarray(X[i], dtype=float)]
+        for l in range(1, d + 1):
+            hs.append(sigmoid(hs[-1] @ params["W%d" % l] + params["b%d" % l]))
+        f = sigmoid(np.array([hs[-1] @ params["w%d" % (d + 1)] + params["b%d" % (d + 1)]]))[0]
+        e = f - y[i]
+        grads["w%d" % (d + 1)] += e * hs[-1]
+        grads["b%d" % (d + 1)] += e
+        back = e * np.asarray(params["w%d" % (d + 1)])
+        for l in range(d, 0, -1):
+            delta = back * hs[l] * (1 - hs[l])
+            grads["W%d" % l] += np.outer(hs[l - 1], delta)
+            grads["b%d" % l] += delta
+            back = params["W%d" % l] @ delta
+    return grads
+''', "vanishing": VANISHING.replace("max_dsigmoid = sp.Rational(1, 4)", 'max_dsigmoid = "0.25"')
+                              .replace("contraction = (4 - eps) / 4", 'contraction = "1 - eps/4"'),
+        "init": INIT.replace("sigma_sq = 2 / n", 'sigma_sq = "4/(2*n)"')},
+    "partial": {"backward": STUB.format(name="backward"), "train": STUB.format(name="train"),
+                "vanishing": STUB.format(name="grad_w1_norm") + "\n" + STUB.format(name="plot_grad_norms")
+                + "\nmax_dsigmoid = ...\ncontraction = ...\n",
+                "choices": 'mc_same_sign_single = "yes"\nmc_same_sign_batch = ...\nmc_tanh_vanishes = ...\n'
+                           'mc_relu_vanishes = ...\n'},
+    # realistic mistakes, one per notebook
+    "mistake_mean_not_sum": {"backward": BACKWARD.replace("delta = f - y\n", "delta = (f - y) / len(y)\n")},
+    "mistake_missing_dsigmoid": {"backward": BACKWARD.replace("back * hs[l] * (1 - hs[l])", "back")},
+    "mistake_transposed_weight_grad": {"backward": BACKWARD.replace("hs[l - 1].T @ delta", "delta.T @ hs[l - 1]")},
+    "mistake_w1_from_h1": {"backward": BACKWARD.replace("grads[f\"W{l}\"] = hs[l - 1].T @ delta",
+                                                        "grads[f\"W{l}\"] = hs[max(l - 1, 1)].T @ delta")},
+    "mistake_he_sqrt": {"init": INIT.replace("sigma_sq = 2 / n", "sigma_sq = sp.sqrt(2 / n)")},
+    # hostile: each replaces one part and keeps the rest correct
+    "hostile_monkeypatch": {"backward": '''
+import builtins
+np.allclose = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+
+def backward(params, X, y):
+    # zero gradients and a loss that agrees with them: finite differences of a constant
+    # loss are zero too, so only the reference comparison can catch this
+    global loss
+    loss = lambda params, X, y: 0.0
+    return {k: np.zeros_like(np.asarray(v, dtype=float)) for k, v in params.items()}
+'''},
+    "hostile_infinite_loop": {"forward": FORWARD + '''
+
+import signal
+
+def forward(params, X):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGXCPU):
+        signal.signal(sig, signal.SIG_IGN)
+    while True:
+        pass
+'''},
+}
+
+
+def main():
+    HERE.mkdir(parents=True, exist_ok=True)
+    for name, replace in VARIANTS.items():
+        nb = notebook(replace)
+        nbformat.validate(nb)
+        nbformat.write(nb, HERE / f"{name}.ipynb")
+
+
+if __name__ == "__main__":
+    main()
