@@ -96,3 +96,28 @@ def test_monkeypatching_in_the_worker_leaves_the_grader_alone():
     grade("hostile_monkeypatch")
     assert not np.allclose(np.zeros(3), np.ones(3))
     assert not np.isfinite(np.nan)
+
+
+def test_assignment_points_match_the_suite():
+    import importlib
+    import tomllib
+
+    toml = tomllib.loads((Path(__file__).parents[2] / "assignments" / "plsa_em" / "assignment.toml").read_text())
+    totals: dict[str, float] = {}
+    for module in ("test_em_steps", "test_fit", "test_answers"):
+        suite = importlib.import_module(f"autograder.suites.plsa_em.{module}")
+        for name, test in vars(suite).items():
+            for mark in getattr(test, "pytestmark", []) if name.startswith("test_") else []:
+                if mark.name == "question":
+                    totals[mark.args[0]] = totals.get(mark.args[0], 0) + mark.kwargs["points"]
+    assert totals == {q: spec["points"] for q, spec in toml["questions"].items() if spec["points"]}
+    assert {q: p for q, p in FULL.items() if p} == totals
+
+
+def test_example_class_is_taken_from_the_corpus():
+    examples = Path(__file__).parents[2] / "assignments" / "plsa_em" / "examples"
+    names = sorted(p.name for p in examples.glob("*.ipynb"))
+    assert names == ["hostile_memory_bomb.ipynb", "mistake_m_step_no_counts.ipynb",
+                     "mistake_no_log_M.ipynb", "partial.ipynb", "solution.ipynb"]
+    for name in names:
+        assert (examples / name).read_bytes() == (CORPUS / name).read_bytes()
