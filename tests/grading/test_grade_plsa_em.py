@@ -41,10 +41,12 @@ def expect(**lost: float) -> dict[str, float]:
 OOM = "ran out of memory (limit 2 GiB)"
 
 CASES = {
-    # correct in two styles: vectorised on the non-zeros; loops over documents and topics
-    # with (M, N) arrays at most, numpy only, pyplot, a string for the symbolic answer
+    # correct in three styles: vectorised on the non-zeros; loops over documents and topics
+    # with (M, N) arrays at most, numpy only, pyplot, a string for the symbolic answer; float32
     "solution": (expect(), None),
     "loops": (expect(), None),
+    # float32 in the E-step, M-step and EM loop (question 1 keeps float64: it asks for 1e-10)
+    "float32": (expect(), None),
     # the mistakes to diagnose of ASSIGNMENTS.md section 1: the question with the mistake loses
     # its points (every part it breaks), the rest is graded in full
     "mistake_no_log_M": (expect(q1=10), ("q1", "you dropped the log(1/M) term")),

@@ -220,9 +220,19 @@ def fit_plsa(counts, alpha0, beta0, n_iter):
     return alpha, beta, np.array(ll)
 '''
 
+# float32 everywhere except the log-likelihood of question 1 (which asks for 1e-10): the
+# grader accepts float32 results within float32's precision.
+FLOAT32 = {
+    "estep": ESTEP.replace("joint = alpha[:, None, :]", "alpha, beta = alpha.astype(np.float32), beta.astype(np.float32)\n    joint = alpha[:, None, :]"),
+    "mstep": MSTEP.replace("dtype=float)[:, :, None] * gamma", "dtype=np.float32)[:, :, None] * gamma.astype(np.float32)"),
+    "fit": FIT.replace("astype(float)", "astype(np.float32)").replace("dtype=float", "dtype=np.float32")
+              .replace("return alpha, beta, np.array(ll)", "return alpha, beta, np.array(ll, dtype=np.float32)"),
+}
+
 VARIANTS = {
     "solution": {},
     "loops": LOOPS,
+    "float32": FLOAT32,
     "partial": {"mstep": STUB.format(name="m_step"), "fit": STUB.format(name="fit_plsa"),
                 "symbolic": "alpha_1 = ...\n", "plot": ""},
     # mistakes to diagnose (ASSIGNMENTS.md section 1)
