@@ -77,3 +77,19 @@ def test_partial_reports_not_attempted_and_collects_the_written_answer():
     assert statuses["q6"] is Status.NOT_ATTEMPTED  # `contraction = ...` is not a crash
     assert [w.question for w in result.written] == ["q8"]
     assert "saturate" in result.written[0].text
+
+
+@pytest.mark.slow
+def test_worked_solution_notebook_scores_full_marks():
+    result = grade_submission(Path(__file__).parents[2] / "solutions" / "sigmoid_mlp" / "solution.ipynb",
+                              "sigmoid_mlp", GradeOptions(sandbox=FAST, seed=99))
+    assert scores(result) == expect()
+    assert [w.question for w in result.written] == ["q8"]
+
+
+def test_example_class_is_taken_from_the_corpus():
+    examples = Path(__file__).parents[2] / "assignments" / "sigmoid_mlp" / "examples"
+    names = sorted(p.stem for p in examples.glob("*.ipynb"))
+    assert names == ["hostile_monkeypatch", "mistake_he_sqrt", "mistake_missing_dsigmoid", "partial", "solution"]
+    for name in names:
+        assert (examples / f"{name}.ipynb").read_bytes() == (CORPUS / f"{name}.ipynb").read_bytes()
