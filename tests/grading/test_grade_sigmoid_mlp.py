@@ -93,3 +93,37 @@ def test_example_class_is_taken_from_the_corpus():
     assert names == ["hostile_monkeypatch", "mistake_he_sqrt", "mistake_missing_dsigmoid", "partial", "solution"]
     for name in names:
         assert (examples / f"{name}.ipynb").read_bytes() == (CORPUS / f"{name}.ipynb").read_bytes()
+
+
+class _InitOnly:
+    """A stand-in student whose init_params uses weights of standard deviation gain*sqrt(1/n_in)."""
+
+    def __init__(self, gain: float) -> None:
+        self.gain = gain
+
+    def init_params(self, sizes, rng, scheme="he"):
+        import numpy as np
+
+        from mlhw_ref.sigmoid_mlp import init_params
+
+        params = init_params(sizes, rng, "he")  # std sqrt(2/n_in)
+        return {k: v * self.gain / np.sqrt(2.0) if k[0] in "Ww" else v for k, v in params.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")  # the suite's own marker
+@pytest.mark.parametrize("gain,passes", [(2.0**0.5, True), (1.0, False), (2.0, False)])
+def test_relu_stack_check_passes_he_and_fails_other_scales(gain, passes):
+    import numpy as np
+
+    from autograder.errors import CheckFailed
+    from autograder.suites.sigmoid_mlp.test_init import (
+        test_q3_relu_stack_keeps_its_variance as check,
+    )
+
+    run = lambda: check(_InitOnly(gain), np.random.default_rng(5))
+    if passes:
+        run()
+    else:
+        with pytest.raises(CheckFailed, match="with depth"):
+            run()
