@@ -127,3 +127,23 @@ def test_relu_stack_check_passes_he_and_fails_other_scales(gain, passes):
     else:
         with pytest.raises(CheckFailed, match="with depth"):
             run()
+
+
+def test_committed_solution_is_generated_from_the_source():
+    import nbformat
+
+    from autograder.release.source import load_source, solution_notebook
+
+    generated = solution_notebook(load_source("sigmoid_mlp"))
+    committed = nbformat.read(Path(__file__).parents[2] / "solutions" / "sigmoid_mlp" / "solution.ipynb",
+                              as_version=4)
+    assert [c.source for c in generated.cells] == [c.source for c in committed.cells]
+
+
+def test_student_bundle_leaks_nothing_and_ships_the_mnist_subset(tmp_path):
+    from autograder.release.plain import release_plain  # refuses a bundle that leaks
+
+    bundle = release_plain("sigmoid_mlp", tmp_path)
+    assert (bundle / "mnist_subset.npz").is_file()
+    text = (bundle / "sigmoid_mlp.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in text and 'raise NotImplementedError(\\"backward\\")' in text
