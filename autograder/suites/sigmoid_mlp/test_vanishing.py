@@ -14,7 +14,7 @@ from autograder.checks import (
 )
 from autograder.checks.figures import _get, _xy
 from autograder.errors import CheckFailed
-from autograder.suites.sigmoid_mlp.inputs import answer, equivalent, network
+from autograder.suites.sigmoid_mlp.inputs import answer, backward_variant, equivalent, network
 
 REFERENCE = "mlhw_ref.sigmoid_mlp"
 
@@ -38,6 +38,12 @@ def test_q5_grad_w1_norm_any_depth(student, ref, rng):
                      "examples"), expected / n),
             (Mistake("squared", "you returned the SQUARED Frobenius norm; take its square root"),
              expected**2),
+            (Mistake("missing sigma'", "your norm is that of a gradient without the factor "
+                     "sigma'(a) = h (1 - h) of the hidden layers (see question 2)"),
+             float(np.linalg.norm(backward_variant(params, X, y, dsigma=False)["W1"]))),
+            (Mistake("W1 from h1", "your norm is that of dL/dW1 computed from h1 instead of the "
+                     "input X (see question 2)"),
+             float(np.linalg.norm(backward_variant(params, X, y, w1_from="h1")["W1"]))),
         ]
         assert_close_or_diagnose(student.grad_w1_norm(params, X, y), expected, mistakes,
                                  name=f"grad_w1_norm (depth {depth})", called=called, rtol=1e-6)
