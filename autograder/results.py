@@ -34,6 +34,12 @@ class Status(str, enum.Enum):
     MANUAL = "manual"  # collected for manual grading (written answers)
 
 
+def question_key(question: str) -> tuple[int, str]:
+    """Sort key that puts ``q2`` before ``q10`` (questions without a number last)."""
+    digits = "".join(ch for ch in question if ch.isdigit())
+    return (int(digits) if digits else 10**6, question)
+
+
 def cap_text(text: str, limit: int = STDOUT_CAP) -> str:
     """``text`` cut to at most ``limit`` characters, saying how much was cut."""
     if len(text) <= limit:
