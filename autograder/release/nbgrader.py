@@ -168,7 +168,7 @@ def source_notebook(source: Source) -> tuple[NotebookNode, dict[str, list[str]]]
     prelude, tests = read_public_tests(source.public_tests)
     cells: list[NotebookNode] = []
     stubs: dict[str, list[str]] = {}
-    for kind, run in question_runs(source):
+    for _kind, run in question_runs(source):
         for sc in run:
             if sc.kind == "written":
                 cells += _written_cells(source, sc)

@@ -3,9 +3,14 @@
 import numpy as np
 import pytest
 
+from autograder.checks import (
+    Mistake,
+    assert_close,
+    assert_close_or_diagnose,
+    check_gradient,
+    describe_call,
+)
 from autograder.errors import CheckFailed
-
-from autograder.checks import Mistake, assert_close, assert_close_or_diagnose, check_gradient, describe_call
 
 REFERENCE = "mlhw_ref.chain"
 
