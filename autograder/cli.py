@@ -41,16 +41,14 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
 
     With several submissions they are graded one after the other in this process (the
     grader starts once, the next worker is started while one is graded), and --json,
-    --gradescope and --junit name folders that get one file per submission.
+    --gradescope and --junit name folders that get one file per submission. For a whole
+    class, in parallel and into a gradebook, use grade-class.
     """
     from autograder.reporters import write_all
     from autograder.reporters.terminal import render
     from autograder.runner import GradeOptions, GraderError, grade_submission
-    from autograder.sandbox import SandboxConfig
 
-    overrides = {"call_timeout": timeout, "submission_timeout": total_timeout,
-                 "memory_bytes": memory * 2**20 if memory else None}
-    config = _with(SandboxConfig(), **{k: v for k, v in overrides.items() if v is not None})
+    config = _sandbox_config(timeout, total_timeout, memory)
     below = False
     for submission in submissions:
         options = GradeOptions(sandbox=config, seed=seed)
@@ -76,6 +74,55 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
         below |= fail_under is not None and result.score < fail_under
     if below:
         sys.exit(EXIT_BELOW_THRESHOLD)
+
+
+@main.command("grade-class")
+@click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--assignment", "-a", required=True, help="Assignment name, e.g. deep_chain.")
+@click.option("--gradebook", type=click.Path(path_type=Path), default=Path("grades.db"),
+              show_default=True, help="SQLite gradebook (created, or resumed).")
+@click.option("--workers", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Grader processes working in parallel.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for each student's result.json, results.json and junit.xml.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the assignment's gradebook as CSV.")
+@click.option("--regrade", is_flag=True, help="Grade again students already in the gradebook.")
+@click.option("--timeout", type=float, default=None, help="Seconds allowed per call [default: 10].")
+@click.option("--total-timeout", type=float, default=None, help="Seconds allowed per submission [default: 300].")
+@click.option("--memory", type=int, default=None, help="Memory limit of each worker in MB [default: 2048].")
+@click.option("--seed", type=int, default=None, help="One seed for every student (default: a secret one each).")
+def grade_class(folder: Path, assignment: str, gradebook: Path, workers: int, out: Path | None,
+                csv_path: Path | None, regrade: bool, timeout: float | None,
+                total_timeout: float | None, memory: int | None, seed: int | None) -> None:
+    """Grade every submission in FOLDER into a gradebook.
+
+    FOLDER holds <student>.ipynb / .py / .zip files, <student>/ folders, or is nbgrader's
+    submitted/ tree. Each student is recorded as soon as graded; a rerun skips the students
+    whose submission did not change, so an interrupted run resumes where it stopped.
+    """
+    from autograder.class_cli import run_grade_class
+
+    sys.exit(run_grade_class(folder, assignment, gradebook, workers=workers, out=out,
+                             csv_path=csv_path, regrade=regrade, seed=seed,
+                             sandbox=_sandbox_config(timeout, total_timeout, memory)))
+
+
+@main.command()
+@click.argument("gradebook", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--assignment", "-a", default=None, help="Only this assignment (default: each one).")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), required=True,
+              help="CSV file to write; with several assignments, NAME is added before .csv.")
+def export(gradebook: Path, assignment: str | None, csv_path: Path) -> None:
+    """Write a gradebook's grades as CSV (one line per student, one column per question)."""
+    from autograder.gradebook import Gradebook
+
+    with Gradebook(gradebook) as book:
+        names = [assignment] if assignment else book.assignments()
+        for name in names:
+            target = csv_path if len(names) == 1 else csv_path.with_name(f"{csv_path.stem}_{name}.csv")
+            count = book.write_csv(target, name)
+            click.echo(f"{name}: {count} students -> {target}")
 
 
 @main.command()
@@ -107,10 +154,15 @@ def _register_release() -> None:
 _register_release()
 
 
-def _with(config, **changes):
+def _sandbox_config(timeout: float | None, total_timeout: float | None, memory: int | None):
+    """The default SandboxConfig with the limits given on the command line."""
     from dataclasses import replace
 
-    return replace(config, **changes)
+    from autograder.sandbox import SandboxConfig
+
+    overrides = {"call_timeout": timeout, "submission_timeout": total_timeout,
+                 "memory_bytes": memory * 2**20 if memory else None}
+    return replace(SandboxConfig(), **{k: v for k, v in overrides.items() if v is not None})
 
 
 if __name__ == "__main__":

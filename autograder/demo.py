@@ -1,4 +1,5 @@
-"""`mlhw demo`: grade the bundled example class of every assignment and print a gradebook."""
+"""`mlhw demo`: release every assignment, grade the bundled example class of each into a
+gradebook, and print it."""
 
 from __future__ import annotations
 
@@ -6,45 +7,43 @@ import tempfile
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
-from autograder.reporters import write_all
-from autograder.results import SubmissionResult
-from autograder.runner import GradeOptions, available_assignments, grade_submission
+from autograder.batch import find_submissions
+from autograder.class_cli import grade_with_progress, print_gradebook
+from autograder.gradebook import Gradebook
+from autograder.runner import available_assignments
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assignments"
 
 
-def example_class(assignment: str) -> list[Path]:
-    """The example submissions shipped for ``assignment`` (sorted by file name)."""
-    return sorted((EXAMPLES / assignment / "examples").glob("*.ipynb"))
+def example_folder(assignment: str) -> Path:
+    """The folder of example submissions shipped for ``assignment``."""
+    return EXAMPLES / assignment / "examples"
 
 
-def run_demo(out: Path | None = None, console: Console | None = None) -> int:
-    """Grade every example class; write each student's reports under ``out``. Returns 0."""
+def run_demo(out: Path | None = None, console: Console | None = None, workers: int = 2) -> int:
+    """Grade every example class; reports and the gradebook go under ``out``. Returns the
+    exit code (3 if the grader failed on a submission)."""
     console = console or Console()
     out = Path(out) if out else Path(tempfile.mkdtemp(prefix="mlhw-demo-"))
     released = release_all(out / "release")
     if released:
         console.print(f"released {', '.join(released)} (plain format) to {out / 'release'}")
-    for assignment in available_assignments():
-        submissions = example_class(assignment)
-        if not submissions:
-            continue
-        results = []
-        with console.status(f"grading the {assignment} example class") as status:
-            for path in submissions:
-                status.update(f"grading {assignment}: {path.stem}")
-                result = grade_submission(path, assignment, GradeOptions())
-                folder = out / assignment / path.stem
-                folder.mkdir(parents=True, exist_ok=True)
-                write_all(result, json_path=folder / "result.json",
-                          gradescope_path=folder / "results.json", junit_path=folder / "junit.xml")
-                results.append(result)
-        console.print(gradebook_table(assignment, results))
-        console.print(f"isolation: {results[0].isolation}")
-    console.print(f"reports written to {out}")
-    return 0
+    failed = False
+    with Gradebook(out / "gradebook.db") as book:
+        for assignment in available_assignments():
+            if not example_folder(assignment).is_dir():
+                continue
+            submissions = find_submissions(example_folder(assignment), assignment)
+            summary = grade_with_progress(console, submissions, assignment, book,
+                                          workers=workers, out=out / assignment, regrade=True)
+            print_gradebook(console, book, assignment, f"{assignment}: example class")
+            console.print(summary.line(), markup=False, soft_wrap=True)
+            for failure in summary.failures:
+                console.print(f"not graded: {failure}", markup=False)
+            failed |= bool(summary.failures)
+    console.print(f"reports in {out}, gradebook {out / 'gradebook.db'}")
+    return 3 if failed else 0
 
 
 def release_all(to: Path) -> list[str]:
@@ -55,20 +54,3 @@ def release_all(to: Path) -> list[str]:
     for name in names:
         release_plain(name, to)
     return names
-
-
-def gradebook_table(assignment: str, results: list[SubmissionResult]) -> Table:
-    """One row per student, one column per question, then total and time."""
-    questions = [q for q in results[0].questions() if q.max_score > 0]
-    table = Table(title=f"{assignment}: example class")
-    table.add_column("submission")
-    for q in questions:
-        table.add_column(f"{q.question}\n/{q.max_score:g}", justify="right")
-    table.add_column(f"total\n/{results[0].max_score:g}", justify="right", style="bold")
-    table.add_column("s", justify="right")
-    for result in results:
-        by_question = {q.question: q for q in result.questions()}
-        cells = [f"{by_question[q.question].score:g}" for q in questions]
-        table.add_row(Path(result.submission).stem, *cells, f"{result.score:g}",
-                      f"{result.execution_time:.1f}")
-    return table

@@ -17,6 +17,7 @@ __all__ = [
     "to_json",
     "to_junit",
     "write_all",
+    "write_folder",
     "write_gradescope",
     "write_json",
     "write_junit",
@@ -37,3 +38,12 @@ def write_all(
         write_gradescope(result, gradescope_path)
     if junit_path is not None:
         write_junit(result, junit_path)
+
+
+def write_folder(result: SubmissionResult, folder: str | Path) -> None:
+    """A student's reports in ``folder``: result.json (ours), results.json (Gradescope's),
+    junit.xml."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_all(result, json_path=folder / "result.json", gradescope_path=folder / "results.json",
+              junit_path=folder / "junit.xml")

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from autograder.gradebook import GradeRow, question_names
 from autograder.results import Status, SubmissionResult, TestResult
 
 MAX_OUTPUT_LINES = 12
@@ -103,3 +104,19 @@ def render(
     if result.written:
         names = safe(", ".join(w.question for w in result.written))
         console.print(Text(f"written answers collected for manual grading: {names}", style="cyan"))
+
+
+def class_table(title: str, rows: list[GradeRow], max_points: dict[str, float]) -> Table:
+    """A gradebook: one row per student, one column per question, then total and seconds."""
+    questions = [q for q in question_names(rows) if max_points.get(q, 0) > 0]
+    table = Table(title=title)
+    table.add_column("student")
+    for q in questions:
+        table.add_column(f"{q}\n/{max_points[q]:g}", justify="right")
+    total = max((row.max_score for row in rows), default=0.0)
+    table.add_column(f"total\n/{total:g}", justify="right", style="bold")
+    table.add_column("s", justify="right")
+    for row in rows:
+        cells = [f"{row.questions[q]:g}" if q in row.questions else "" for q in questions]
+        table.add_row(safe(row.student), *cells, f"{row.score:g}", f"{row.seconds:.1f}")
+    return table
