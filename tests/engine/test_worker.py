@@ -35,6 +35,11 @@ def chatty(x):
     print("a warning", file=sys.stderr)
     return x.sum()
 
+def naive_sigmoid(x):
+    import warnings
+    warnings.warn("a library deprecation", DeprecationWarning)
+    return 1.0 / (1.0 + np.exp(-x))  # overflows (RuntimeWarning) for x = -1000
+
 def mutate(params):
     params["W1"] += 1.0
     return None
@@ -159,6 +164,12 @@ def test_call_returns_the_value_and_what_was_printed(student):
     assert student.last_call.printed
     assert student.double(np.arange(3)).tolist() == [0, 2, 4]
     assert not student.last_call.printed and student.last_call.changed == ()
+
+
+def test_warnings_are_not_printing(student):
+    value = student.naive_sigmoid(np.array([-1000.0, 0.0]))
+    assert value.tolist() == [0.0, 0.5]
+    assert not student.last_call.printed, student.last_call.stderr
 
 
 def test_get_returns_values_and_marks_functions(worker, student):
