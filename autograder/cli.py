@@ -44,11 +44,14 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
     --gradescope and --junit name folders that get one file per submission. For a whole
     class, in parallel and into a gradebook, use grade-class.
     """
+    from autograder.worker import prestart_worker
+
+    config = _sandbox_config(timeout, total_timeout, memory)
+    prestart_worker(config)  # it starts while pytest and the rest are imported below
+
     from autograder.reporters import write_all
     from autograder.reporters.terminal import render
     from autograder.runner import GradeOptions, GraderError, grade_submission
-
-    config = _sandbox_config(timeout, total_timeout, memory)
     below = False
     for submission in submissions:
         options = GradeOptions(sandbox=config, seed=seed)

@@ -50,7 +50,7 @@ from autograder.sandbox import (
 )
 
 __all__ = ["CALLABLE", "CallOutcome", "CellReport", "LoadReport", "Worker",
-           "close_spare_workers"]
+           "close_spare_workers", "prestart_worker"]
 
 _F_SETPIPE_SZ = 1031
 _PIPE_SIZE = 1024 * 1024
@@ -466,6 +466,15 @@ def _close_all() -> None:
     for w in list(_live_workers):
         w.close()
     _spares.close()
+
+
+def prestart_worker(config: SandboxConfig) -> None:
+    """Start a spare worker for ``config`` now, so that it gets ready while the grader is
+    still importing and loading (the next `Worker` with this config takes it)."""
+    if config.spare_workers:
+        worker = Worker(config)
+        _spares.refill((worker.config, worker._bubblewrap), worker._new_process)
+        worker.close()
 
 
 def close_spare_workers() -> None:
