@@ -1,6 +1,6 @@
 """`mlhw release --format nbgrader`, and nbgrader's submitted/ notebooks graded by `mlhw grade`.
 
-The slow tests run nbgrader 0.9.6 on deep_chain. Measured on the shared, loaded 2-core
+The slow tests run nbgrader 0.9.6 on every assignment. Measured for deep_chain on the shared 2-core
 machine: generate_assignment 28-38 s, executing the student notebook 8 s, nbgrader autograde
 plus mlhw grade of the filled notebook 34 s.
 """
@@ -95,52 +95,59 @@ def nbgrader_solution_cell(cell) -> bool:
     return cell.cell_type == "code" and bool(_nbg(cell).get("solution"))
 
 
-@pytest.fixture(scope="module")
-def nbgrader_release(tmp_path_factory):
+@pytest.fixture(scope="module", params=["deep_chain", "plsa_em", "sigmoid_mlp"])
+def nbgrader_release(request, tmp_path_factory):
+    """course/release/<name>/ made by nbgrader generate_assignment, for each assignment."""
     from autograder.release.nbgrader import release
 
-    return release("deep_chain", tmp_path_factory.mktemp("nbgrader"))
+    return release(request.param, tmp_path_factory.mktemp("nbgrader"))
 
 
 @pytest.mark.slow
 def test_nbgrader_student_notebook_has_stubs_and_no_solution(nbgrader_release):
-    source = load_source("deep_chain")
-    assert nbgrader_release.parts[-2:] == ("release", "deep_chain")
-    nb = nbformat.read(nbgrader_release / "deep_chain.ipynb", as_version=4)
+    name = nbgrader_release.name
+    source = load_source(name)
+    assert nbgrader_release.parts[-2:] == ("release", name)
+    nb = nbformat.read(nbgrader_release / f"{name}.ipynb", as_version=4)
     lines = {ln.strip() for c in nb.cells for ln in c.source.splitlines()}
     assert not lines & solution_lines(source)
     assert not any("BEGIN SOLUTION" in ln or "YOUR CODE HERE" in ln for ln in lines)
     for sc in source.cells:
         for r in sc.regions:
             assert f'raise NotImplementedError("{r.function or sc.question}")' in lines
-        for name in sc.answers:
-            assert f"{name} = ...  # YOUR ANSWER" in lines
+        for answer in sc.answers:
+            assert f"{answer} = ...  # YOUR ANSWER" in lines
     assert (nbgrader_release / "mlhw_check" / "__init__.py").is_file()
     assert (nbgrader_release / "public_tests.py").is_file()
 
 
 @pytest.mark.slow
 def test_nbgrader_student_notebook_runs_top_to_bottom(nbgrader_release):
-    nb = nbformat.read(nbgrader_release / "deep_chain.ipynb", as_version=4)
+    name = nbgrader_release.name
+    nb = nbformat.read(nbgrader_release / f"{name}.ipynb", as_version=4)
     execute(nb, nbgrader_release)
-    not_attempted = 0
+    not_attempted, stub_failed = 0, False
     for cell in nb.cells:
         errors = {o.ename for o in cell.get("outputs", []) if o.output_type == "error"}
         if _nbg(cell).get("grade"):  # a public test of a stub: "not attempted"
             assert errors <= {"NotAttempted"}, cell.source
             not_attempted += bool(errors)
-        else:  # only experiments calling the stubs may fail, and only as stubs do
-            assert errors <= {"NotImplementedError"}, cell.source
+        else:  # only experiments calling the stubs may fail: as stubs do, or for want of
+            # the result of an earlier experiment cell that failed (a NameError)
+            allowed = {"NotImplementedError", "NameError"} if stub_failed else {"NotImplementedError"}
+            assert errors <= allowed, cell.source
+            stub_failed |= "NotImplementedError" in errors
     assert not_attempted > 0  # the public tests did run
 
 
 @pytest.mark.slow
 def test_filled_submission_scores_full_marks_in_nbgrader_and_in_mlhw(nbgrader_release, tmp_path):
-    source = load_source("deep_chain")
+    name = nbgrader_release.name
+    source = load_source(name)
     course = nbgrader_release.parents[1]
-    nb = nbformat.read(nbgrader_release / "deep_chain.ipynb", as_version=4)
+    nb = nbformat.read(nbgrader_release / f"{name}.ipynb", as_version=4)
     fill_with_solutions(source, nb, nbgrader_solution_cell)
-    submitted = course / "submitted" / "alice" / "deep_chain" / "deep_chain.ipynb"
+    submitted = course / "submitted" / "alice" / name / f"{name}.ipynb"
     submitted.parent.mkdir(parents=True)
     nbformat.write(nb, submitted)
     for extra in ("mlhw_check", "public_tests.py"):  # what the student's folder holds
@@ -148,7 +155,7 @@ def test_filled_submission_scores_full_marks_in_nbgrader_and_in_mlhw(nbgrader_re
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, submitted.parent / extra)
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path)}
     run = subprocess.run(
-        [str(BIN / "nbgrader"), "autograde", "deep_chain", "--force", "--create"],
+        [str(BIN / "nbgrader"), "autograde", name, "--force", "--create"],
         cwd=course,
         capture_output=True,
         text=True,
@@ -160,10 +167,11 @@ def test_filled_submission_scores_full_marks_in_nbgrader_and_in_mlhw(nbgrader_re
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        sub = gb.find_submission("deep_chain", "alice")
+        sub = gb.find_submission(name, "alice")
         assert sub.code_score == sub.max_code_score > 0
     # mlhw grades the same submitted/ notebook, with the hidden suite
-    assert "q7" in load_submission(submitted).written  # nbgrader metadata does not get in the way
+    written = {sc.question for sc in source.of_kind("written")}
+    assert set(load_submission(submitted).written) == written  # nbgrader metadata is no obstacle
     out = tmp_path / "results.json"
     grade = subprocess.run(
         [
@@ -171,7 +179,7 @@ def test_filled_submission_scores_full_marks_in_nbgrader_and_in_mlhw(nbgrader_re
             "grade",
             str(submitted),
             "--assignment",
-            "deep_chain",
+            name,
             "--gradescope",
             str(out),
         ],
