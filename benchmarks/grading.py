@@ -16,8 +16,9 @@ shared machine falls on all of them alike; the median over the repeats is report
 (c') `mlhw grade` on the very notebook the peers grade (only the two functions: the other
     questions are reported missing);
 (d) `mlhw grade` on a trivial notebook that defines nothing (the engine's fixed overhead);
-(e) batch: N copies of the solution graded by a sequential loop over `mlhw grade`, and by
-    `mlhw grade-class` when that command exists.
+(e) batch, a class of N students: everyone hands in the peers' notebook, graded by a loop of
+    `otter run`, by one `nbgrader autograde ps1` and by `mlhw grade-class --workers 1|2`;
+    and N copies of the full solution graded by `mlhw grade-class --workers 1|2`.
 
 First every tool grades a correct and a wrong submission (the wrong one forgets 1/m in
 chain_backward) and the scores are printed, so that a tool that silently grades nothing
@@ -57,6 +58,8 @@ SOLUTION_CANDIDATES = [
     ROOT / "tests" / "submissions" / "deep_chain" / "solution.ipynb",
 ]
 TIMEOUT = 600
+# a batch measurement: (how, what was graded, total wall s, total CPU s, note)
+BatchRow = tuple[str, str, "float | None", "float | None", str]
 NOTES_MARKER = "<!-- notes below: hand-written, kept when grading.py rewrites the figures -->"
 
 
@@ -266,8 +269,9 @@ def otter_score(sub: Path) -> tuple[float, float]:
 STUDENTS = {"alice": "correct", "bob": "wrong"}
 
 
-def prepare_nbgrader() -> Path:
-    course = WORK / "nbgrader"
+def prepare_nbgrader(students: dict[str, str] = STUDENTS, folder: str = "nbgrader") -> Path:
+    """An nbgrader course with ps1 released and one submission per student (code by name)."""
+    course = WORK / folder
     course.mkdir(parents=True)
     shutil.copy(PEERS / "nbgrader" / "nbgrader_config.py", course)
     shutil.copytree(PEERS / "nbgrader" / "source", course / "source")
@@ -276,7 +280,7 @@ def prepare_nbgrader() -> Path:
     if r.returncode != 0:
         raise RuntimeError(f"nbgrader generate_assignment failed:\n{tail(r.stderr)}")
     released = json.loads((course / "release" / "ps1" / "ps1.ipynb").read_text())
-    for student, code in STUDENTS.items():
+    for student, code in students.items():
         nb = json.loads(json.dumps(released))
         cells = [c for c in nb["cells"]
                  if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "chain"]
@@ -349,13 +353,6 @@ def mlhw_status() -> tuple[bool, str]:
     return True, ""
 
 
-def has_grade_class() -> bool:
-    if not MLHW.exists():
-        return False
-    r = run([str(MLHW), "grade-class", "--help"])
-    return r.returncode == 0
-
-
 # --------------------------------------------------------------------------- main
 def machine_note() -> str:
     cpu = "unknown CPU"
@@ -389,11 +386,81 @@ def peer_versions() -> str:
     return r.stdout.strip() or "unknown"
 
 
+def batch_table(rows: list[BatchRow], n: int) -> list[str]:
+    """Markdown for the batch rows, each tool's time per submission divided by mlhw's."""
+    ref = {what: t for how, what, t, _, _ in rows if "--workers 2" in how and t}
+    md = [f"## Batch: a class of {n} submissions (run once)", "",
+          "| how | what each student handed in | total wall s | wall s / submission | "
+          "CPU s / submission | ÷ mlhw `--workers 2` | note |",
+          "|---|---|---:|---:|---:|---:|---|"]
+    for how, what, t, cpu, note in rows:
+        per = t / n if t else None
+        r = f"{t / ref[what]:.1f}×" if t and ref.get(what) else "—"
+        md.append(f"| {how} | {what} | {fmt_s(t)} | {fmt_s(per)} | "
+                  f"{fmt_s(cpu / n if cpu else None)} | {r} | {note} |")
+    return md + [""]
+
+
+def grade_class_row(folder: Path, workers: int, n: int, what: str) -> BatchRow:
+    db = folder.parent / f"grades_{folder.name}_w{workers}.db"
+    r = run([str(MLHW), "grade-class", str(folder), "--assignment", "deep_chain",
+             "--gradebook", str(db), "--workers", str(workers)])
+    ok = r.returncode == 0 and f"graded {n}," in r.stdout
+    log(f"  mlhw grade-class --workers {workers} ({what}): {r.seconds:.1f} s"
+        + ("" if ok else f" (FAILED, exit {r.returncode})"))
+    return (f"`mlhw grade-class --workers {workers}`", what, r.seconds if ok else None, r.cpu,
+            "" if ok else f"exit {r.returncode}: {tail(r.stdout + r.stderr, 2)}")
+
+
+def batch_equal_work(n: int, zip_path: Path, correct: Path, penv: dict[str, str]) -> list[BatchRow]:
+    """A class of n students who all hand in the peers' correct notebook, graded by each tool
+    in its own batch mode (otter has none without Docker: a loop of `otter run`)."""
+    log(f"\n== batch: a class of {n} students handing in the peers' notebook (equal work)")
+    what = "peers' notebook (q1–q2)"
+    rows: list[BatchRow] = []
+    folder = WORK / "batch" / "peers_nb"
+    folder.mkdir(parents=True)
+    for i in range(n):
+        sub = folder / f"student{i:03d}.ipynb"
+        shutil.copy(correct, sub)
+    loop_dir = WORK / "batch" / "otter_loop"
+    total, cpu, fails = 0.0, 0.0, 0
+    for i in range(n):
+        sub = loop_dir / f"student{i:03d}" / "deep_chain.ipynb"
+        sub.parent.mkdir(parents=True)
+        shutil.copy(correct, sub)
+        r = run(otter_cmd(zip_path, sub), env=penv)
+        total, cpu, fails = total + r.seconds, cpu + (r.cpu or 0.0), fails + (r.returncode != 0)
+    log(f"  otter run loop: {total:.1f} s")
+    rows.append((f"loop of `otter run` ({n} commands)", what, total, cpu,
+                 f"{fails} failed" if fails else ""))
+    course = prepare_nbgrader({f"student{i:03d}": "correct" for i in range(n)}, "nbgrader_class")
+    r = run([str(PEER_BIN / "nbgrader"), "autograde", "ps1", "--force"], cwd=course, env=penv)
+    graded = len(list((course / "autograded").glob("*/ps1/ps1.ipynb")))
+    ok = r.returncode == 0 and graded == n
+    log(f"  nbgrader autograde ps1 ({graded} students): {r.seconds:.1f} s")
+    rows.append(("`nbgrader autograde ps1` (one command)", what, r.seconds if ok else None, r.cpu,
+                 "" if ok else f"exit {r.returncode}, {graded} graded: {tail(r.stderr, 2)}"))
+    for workers in (1, 2):
+        rows.append(grade_class_row(folder, workers, n, what))
+    return rows
+
+
+def batch_full_solution(n: int, solution: Path) -> list[BatchRow]:
+    """n copies of the full deep_chain solution: mlhw's batch on the whole assignment."""
+    log(f"\n== batch: {n} copies of the full deep_chain solution")
+    folder = WORK / "batch" / "solution"
+    folder.mkdir(parents=True)
+    for i in range(n):
+        shutil.copy(solution, folder / f"student{i:03d}.ipynb")
+    return [grade_class_row(folder, workers, n, "full solution (q1–q8)") for workers in (1, 2)]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per case (median) [5]")
     ap.add_argument("--batch", type=int, default=20,
-                    help="copies of the solution for the batch measurement; 0 to skip [20]")
+                    help="students in the batch measurements; 0 to skip [20]")
     ap.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
     args = ap.parse_args(argv)
     given = argv if argv is not None else sys.argv[1:]
@@ -485,42 +552,11 @@ def main(argv: list[str] | None = None) -> int:
             f"({c.key}) {fmt_s(c.times[-1]) if c.times else 'FAILED'}" for c in cases))
 
     # ---------------------------------------------------------------- batch
-    # (how, total wall s, wall s per submission, CPU s per submission, note)
-    batch_rows: list[tuple[str, float | None, float | None, float | None, str]] = []
+    batch_rows: list[BatchRow] = []
     if mlhw_ok and args.batch > 0:
         n = args.batch
-        bdir = WORK / "batch" / "submissions"
-        bdir.mkdir(parents=True)
-        for i in range(n):
-            shutil.copy(mlhw_subs["solution"], bdir / f"student{i:03d}.ipynb")
-        log(f"\n== batch: {n} copies of the solution")
-        t0 = time.perf_counter()
-        fails, cpu = 0, 0.0
-        for i in range(n):
-            r = run(mlhw_cmd(bdir / f"student{i:03d}.ipynb", WORK / "batch" / f"r{i:03d}.json"))
-            fails += r.returncode != 0
-            cpu += r.cpu or 0.0
-        total = time.perf_counter() - t0
-        batch_rows.append((f"sequential loop over `mlhw grade` ({n} processes)", total,
-                           total / n, cpu / n, f"{fails} failed" if fails else ""))
-        log(f"  sequential mlhw grade loop: {total:.1f} s total, {total / n:.2f} s/submission")
-        if has_grade_class():
-            for workers in (1, 2):
-                db = WORK / "batch" / f"grades_w{workers}.db"
-                cmd = [str(MLHW), "grade-class", str(bdir), "--assignment", "deep_chain",
-                       "--gradebook", str(db), "--workers", str(workers)]
-                r = run(cmd)
-                ok = r.returncode == 0
-                batch_rows.append((f"`mlhw grade-class --workers {workers}`", r.seconds,
-                                   r.seconds / n if ok else None,
-                                   (r.cpu / n) if ok and r.cpu is not None else None,
-                                   "" if ok else f"exit {r.returncode}: {tail(r.stderr, 2)}"))
-                log(f"  mlhw grade-class --workers {workers}: {r.seconds:.1f} s"
-                    + ("" if ok else f" (exit {r.returncode})"))
-        else:
-            batch_rows.append(("`mlhw grade-class`", None, None, None,
-                               "command not available yet"))
-            log("  mlhw grade-class: not available yet")
+        batch_rows += batch_equal_work(n, zip_path, otter_subs["correct"], penv)
+        batch_rows += batch_full_solution(n, mlhw_subs["solution"])
 
     # ---------------------------------------------------------------- report
     load_after = loadavg()
@@ -600,15 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     md += [f"| {t} | {s} | {sc} |" for t, s, sc in verify]
     md += ["", "The wrong submission forgets the 1/m of the cost in `chain_backward`.", ""]
     if batch_rows:
-        md += [
-            f"## Batch: {args.batch} copies of the solution (run once)",
-            "",
-            "| how | total wall s | wall s / submission | CPU s / submission | note |",
-            "|---|---:|---:|---:|---|",
-        ]
-        md += [f"| {h} | {fmt_s(t)} | {fmt_s(p)} | {fmt_s(c)} | {n} |"
-               for h, t, p, c, n in batch_rows]
-        md.append("")
+        md += batch_table(batch_rows, args.batch)
     if not args.no_write:
         # Hand-written notes below the marker survive a re-run.
         notes = ""
