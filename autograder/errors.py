@@ -39,8 +39,9 @@ class NotAttempted(StudentError):
     kind = "not_attempted"
 
 
-class MissingName(StudentError):
-    """The notebook does not define the requested name."""
+class MissingName(StudentError, AttributeError):
+    """The notebook does not define the requested name (an AttributeError too, so that
+    ``getattr(student, name, default)`` and ``hasattr`` work on the proxy)."""
 
     kind = "missing"
 

@@ -140,15 +140,20 @@ _UNUSED_PLUGINS = (
     "cacheprovider", "debugging", "unittest", "capture", "legacypath", "tmpdir", "recwarn",
     "pastebin", "junitxml", "doctest", "setuponly", "setupplan", "stepwise", "warnings",
     "unraisableexception", "threadexception", "logging", "faulthandler", "assertion",
-    "subtests",
+    "subtests", "terminal",
 )
 
 
 def _run_pytest(folder: Path, plugin: GradingPlugin, seed: int) -> None:
     args = [
-        str(folder), "-q", "-c", str(SUITES / "pytest.ini"), "--rootdir", str(SUITES),
-        "--import-mode=importlib", "-p", "_hypothesis_pytestplugin", f"--hypothesis-seed={seed}",
+        str(folder), "-c", str(SUITES / "pytest.ini"), "--rootdir", str(SUITES),
+        "--import-mode=importlib",
     ]
+    # Hypothesis costs ~0.1 s to import, so it is loaded only for a suite that uses it, and
+    # set up before the suite is imported (`@given` reads the settings when it decorates).
+    if any("hypothesis" in path.read_text() for path in folder.rglob("*.py")):
+        _configure_hypothesis(seed)
+        args += ["-p", "_hypothesis_pytestplugin"]
     for name in _UNUSED_PLUGINS:
         args += ["-p", f"no:{name}"]
     sink = io.StringIO()
@@ -302,6 +307,22 @@ class GradingPlugin:
             counters[result.question] = counters.get(result.question, 0) + 1
             out.append(_renumber(result, f"{result.question}.{counters[result.question]}"))
         return out
+
+
+def _configure_hypothesis(seed: int) -> None:
+    """Hypothesis in a suite: reproducible from the run's seed, no example database, and its
+    cache in the user's cache folder rather than a `.hypothesis` folder where mlhw runs."""
+    from hypothesis import HealthCheck, core, settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    set_hypothesis_home_dir(cache / "mlhw" / "hypothesis")
+
+    settings.register_profile(
+        "mlhw-grading", database=None, deadline=None, max_examples=25, print_blob=False,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    settings.load_profile("mlhw-grading")
+    core.global_force_seed = seed
 
 
 def _hygiene_problem(calls: list[CallRecord]) -> str | None:
