@@ -492,9 +492,11 @@ class Worker:
 
     Notes
     -----
-    Not thread-safe: use one Worker per thread. The process starts on the first `load`,
-    `call` or `get`. After a crash or timeout the
-    next request restarts it, re-running the loaded cells except those that killed it.
+    Not thread-safe: use one Worker per thread, and a thread that lives as long as the
+    Worker (bubblewrap's ``--die-with-parent`` kills a sandbox when the thread that started
+    it ends). The process starts on the first `load`, `call` or `get`. After a crash or
+    timeout the next request restarts it, re-running the loaded cells except those that
+    killed it.
     ``isolation`` is ``"bubblewrap"`` or starts with ``"reduced:"`` and says why.
     """
 

@@ -11,6 +11,7 @@ from .arrays import (
     describe_value,
     mismatch,
 )
+from .concurrent import alongside
 from .figures import assert_figure
 from .gradients import check_gradient, numerical_gradient, relative_error
 from .mistakes import (
@@ -54,6 +55,7 @@ __all__ = [
     "FLOAT32_RTOL",
     "CheckFailed",
     "Mistake",
+    "alongside",
     "assert_choice",
     "assert_close",
     "assert_close_or_diagnose",

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from autograder.checks import alongside
 from autograder.errors import (
     BadReturn,
     MissingName,
@@ -276,6 +277,18 @@ def test_os_exit_inside_a_call_crashes_and_the_next_call_restarts(worker, studen
         student.hard_exit()
     assert student.double(21) == 42  # restarted transparently, cells re-run
     assert worker.restarts == restarts + 1
+
+
+def test_crashes_inside_alongside_leave_a_working_worker(worker, student):
+    """Workers restarted while a reference runs beside the call must outlive the helper
+    thread (bubblewrap's --die-with-parent follows the thread that started the sandbox)."""
+    for _ in range(3):
+        with pytest.raises(StudentCrashed):
+            alongside(student.hard_exit, lambda: sum(range(10**6)))
+        time.sleep(0.2)  # a sandbox killed with its thread would be dead by now
+        value, reference = alongside(lambda: student.double(21), lambda: 2 * 21)
+        assert value == reference == 42
+    assert student.answer == 0.5
 
 
 def test_infinite_loop_ignoring_signals_is_killed_at_the_timeout(student):

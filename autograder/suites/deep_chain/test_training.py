@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_equivalent, describe_call
+from autograder.checks import alongside, assert_close, assert_equivalent, describe_call
 from autograder.errors import CheckFailed
 from autograder.suites.deep_chain.inputs import PUBLISHED_L, PUBLISHED_X, chain_problem
 
@@ -15,7 +15,9 @@ def _published_run(student, ref, weight):
     w0 = np.full(PUBLISHED_L, weight)
     called = describe_call("train_chain", {"x": PUBLISHED_X, "y": PUBLISHED_X, "w0": w0,
                                            "b0": None, "alpha": 0.1, "max_iter": 1000})
-    w, b, costs = student.train_chain(PUBLISHED_X, PUBLISHED_X, w0, None, 0.1, 1000)
+    (w, b, costs), (w_ref, _, _) = alongside(
+        lambda: student.train_chain(PUBLISHED_X, PUBLISHED_X, w0, None, 0.1, 1000),
+        lambda: ref.train_chain(PUBLISHED_X, PUBLISHED_X, w0, None, 0.1, 1000))
     costs = np.asarray(costs, dtype=float)
     if costs.shape != (1001,):
         raise CheckFailed(f"train_chain(..., max_iter=1000) returned costs of shape {costs.shape}; "
@@ -24,7 +26,6 @@ def _published_run(student, ref, weight):
         raise CheckFailed("train_chain returned a bias although b0 was None; return b = None")
     # The weights must have moved exactly as gradient descent moves them: a trainer that
     # does nothing also keeps J near 0.125 in the stalled runs.
-    w_ref = ref.train_chain(PUBLISHED_X, PUBLISHED_X, w0, None, 0.1, 1000)[0]
     assert_close(np.asarray(w, dtype=float) - w0, w_ref - w0, name="w - w0 (the total update)",
                  called=called, rtol=1e-5, atol=1e-12)
     return costs
@@ -60,8 +61,9 @@ def test_q4_matches_reference_with_bias(student, ref, rng):
     alpha, iters = float(rng.uniform(0.05, 0.3)), int(rng.integers(20, 60))
     called = describe_call("train_chain", {"x": p["x"], "y": p["y"], "w0": p["w"], "b0": p["b"],
                                            "alpha": alpha, "max_iter": iters})
-    w, b, costs = student.train_chain(p["x"], p["y"], p["w"], p["b"], alpha, iters)
-    w_ref, b_ref, costs_ref = ref.train_chain(p["x"], p["y"], p["w"], p["b"], alpha, iters)
+    (w, b, costs), (w_ref, b_ref, costs_ref) = alongside(
+        lambda: student.train_chain(p["x"], p["y"], p["w"], p["b"], alpha, iters),
+        lambda: ref.train_chain(p["x"], p["y"], p["w"], p["b"], alpha, iters))
     assert_close(costs, costs_ref, name="costs", called=called, rtol=1e-6)
     assert_close(w, w_ref, name="w", called=called, rtol=1e-6)
     assert_close(b, b_ref, name="b", called=called, rtol=1e-6)
