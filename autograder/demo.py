@@ -14,6 +14,9 @@ from autograder.gradebook import Gradebook
 from autograder.runner import available_assignments
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assignments"
+# One fixed seed, so the demo prints the same scores on every run (a real class gets a
+# secret seed per student, recorded in the gradebook).
+DEMO_SEED = 1234
 
 
 def example_folder(assignment: str) -> Path:
@@ -36,7 +39,8 @@ def run_demo(out: Path | None = None, console: Console | None = None, workers: i
                 continue
             submissions = find_submissions(example_folder(assignment), assignment)
             summary = grade_with_progress(console, submissions, assignment, book,
-                                          workers=workers, out=out / assignment, regrade=True)
+                                          workers=workers, out=out / assignment, regrade=True,
+                                          seed=DEMO_SEED)
             print_gradebook(console, book, assignment, f"{assignment}: example class")
             console.print(summary.line(), markup=False, soft_wrap=True)
             for failure in summary.failures:

@@ -73,3 +73,7 @@ def test_demo_grades_the_example_class(tmp_path):
               for p in tmp_path.glob("deep_chain/*/results.json")}
     assert scores["solution"] == 100 and scores["partial"] == 20
     assert scores["hostile_fake_results"] == 70
+    sigmoid = {p.parent.name: json.loads(p.read_text())["score"]
+               for p in tmp_path.glob("sigmoid_mlp/*/results.json")}
+    assert sigmoid == {"solution": 100, "partial": 26.25, "mistake_he_sqrt": 97,
+                       "mistake_missing_dsigmoid": 74, "hostile_monkeypatch": 44}

@@ -42,8 +42,10 @@ CASES = {
     "solution": (expect(), None),
     "loops_float32": (expect(), None),
     # realistic mistakes: the question with the mistake loses its points; training on the
-    # mean gradient divided again by the batch size learns too slowly with two hidden layers
-    "mistake_mean_not_sum": (expect(q2=30, q4=14, q5=6), ("q2", "not a mean, so do not divide by n")),
+    # mean gradient divided again by the batch size learns too slowly (q4: median of three
+    # trainings below 99% at every seed tried), while a trainer without sigma'(a) still
+    # reaches 99% at this seed (at others it loses some or all of q4: see test_training.py)
+    "mistake_mean_not_sum": (expect(q2=30, q4=20, q5=6), ("q2", "not a mean, so do not divide by n")),
     "mistake_missing_dsigmoid": (expect(q2=20, q5=6), ("q2", "missing the factor sigma'(a)")),
     "mistake_transposed_weight_grad": (expect(q2=10, q4=20), ("q2", "dL/dW2 is transposed")),
     "mistake_w1_from_h1": (expect(q2=5, q4=20, q5=6), ("q2", "uses the activations h1")),

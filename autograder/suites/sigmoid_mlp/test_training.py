@@ -19,6 +19,7 @@ REFERENCE = "mlhw_ref.sigmoid_mlp"
 
 MIN_ACCURACY = 0.99
 TRAIN_TIMEOUT = 60
+RUNS = 3
 
 
 @lru_cache(maxsize=1)
@@ -30,6 +31,26 @@ def _mnist01():
 
 
 def _train_and_score(student, ref, rng, sizes, epochs):
+    """Train three times (different shuffles and starts); the median test accuracy counts.
+
+    One run of a trainer with a flawed gradient can land on either side of the threshold
+    by luck; the median of three makes the verdict far less dependent on the run's seed.
+    """
+    accuracies = [_train_once(student, ref, rng, sizes, epochs) for _ in range(RUNS)]
+    accuracy, called = sorted(accuracies)[RUNS // 2]
+    if accuracy < MIN_ACCURACY:
+        _, _, _, y_test = _mnist01()
+        runs = ", ".join(f"{a:.2%}" for a, _ in accuracies)
+        hint = (" — the network did not learn (about chance level): check the sign of the update, "
+                "that every parameter is updated, and that lr multiplies the batch-mean gradient"
+                if accuracy < 0.6 else "")
+        raise CheckFailed(f"median test accuracy {accuracy:.2%} over {RUNS} trainings ({runs}) on "
+                          f"{len(y_test)} MNIST test images of 0s and 1s; at least "
+                          f"{MIN_ACCURACY:.0%} is expected{hint}\n  called (first run): {called}")
+
+
+def _train_once(student, ref, rng, sizes, epochs):
+    """(test accuracy of the params one call of train returns, the call described)."""
     X, y, X_test, y_test = _mnist01()
     seed = np.random.default_rng(int(rng.integers(2**32)))
     kwargs = {"sizes": sizes, "lr": 0.1, "batch_size": 32, "epochs": epochs, "rng": seed}
@@ -47,12 +68,7 @@ def _train_and_score(student, ref, rng, sizes, epochs):
                           f"\n  called: {called}") from None
     if not all(np.isfinite(np.asarray(v, dtype=float)).all() for v in params.values()):
         raise CheckFailed(f"the params train returned contain NaN or inf\n  called: {called}")
-    if accuracy < MIN_ACCURACY:
-        hint = (" — the network did not learn (about chance level): check the sign of the update, "
-                "that every parameter is updated, and that lr multiplies the batch-mean gradient"
-                if accuracy < 0.6 else "")
-        raise CheckFailed(f"test accuracy {accuracy:.2%} on {len(y_test)} MNIST test images of 0s and 1s; "
-                          f"at least {MIN_ACCURACY:.0%} is expected{hint}\n  called: {called}")
+    return accuracy, called
 
 
 @pytest.mark.question("q4", points=14)
