@@ -76,4 +76,4 @@ def test_demo_grades_the_example_class(tmp_path):
     sigmoid = {p.parent.name: json.loads(p.read_text())["score"]
                for p in tmp_path.glob("sigmoid_mlp/*/results.json")}
     assert sigmoid == {"solution": 100, "partial": 26.25, "mistake_he_sqrt": 97,
-                       "mistake_missing_dsigmoid": 74, "hostile_monkeypatch": 44}
+                       "mistake_missing_dsigmoid": 74, "hostile_monkeypatch": 64}

@@ -142,6 +142,16 @@ def big():
 
 answer = np.float64(0.5)
 name = "student"
+
+_kept = None
+
+def keep(f):
+    global _kept
+    _kept = f
+    return f(1)
+
+def use_kept():
+    return _kept(2)
 '''
 
 
@@ -239,6 +249,13 @@ def test_nested_callbacks_with_large_arrays(student):
 
 def test_callbacks_only_from_the_main_thread(student):
     assert "main thread" in student.from_thread(lambda v: v)
+
+
+def test_a_grader_function_kept_after_its_call_is_refused_later(student):
+    assert student.keep(lambda x: 10 * x) == 10
+    with pytest.raises(BadReturn, match="unknown grader function"):
+        student.use_kept()
+    assert student.double(4) == 8  # restarted; the rest still works
 
 
 def test_callback_errors_reach_the_student_as_exceptions(student):

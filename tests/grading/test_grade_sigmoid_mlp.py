@@ -41,18 +41,21 @@ CASES = {
     # correct in two styles
     "solution": (expect(), None),
     "loops_float32": (expect(), None),
-    # realistic mistakes: the question with the mistake loses its points; training on the
-    # mean gradient divided again by the batch size learns too slowly (q4: median of three
-    # trainings below 99% at every seed tried), while a trainer without sigma'(a) still
-    # reaches 99% at this seed (at others it loses some or all of q4: see test_training.py)
-    "mistake_mean_not_sum": (expect(q2=30, q4=20, q5=6), ("q2", "not a mean, so do not divide by n")),
+    # realistic mistakes: the question with the mistake loses its points. A wrong gradient
+    # costs question 2 (and question 5, which uses it), not question 4: a training loop that
+    # falls short with its own `backward` is run again with the reference's in its place
+    "mistake_mean_not_sum": (expect(q2=30, q5=6), ("q2", "not a mean, so do not divide by n")),
     "mistake_missing_dsigmoid": (expect(q2=20, q5=6), ("q2", "missing the factor sigma'(a)")),
-    "mistake_transposed_weight_grad": (expect(q2=10, q4=20), ("q2", "dL/dW2 is transposed")),
-    "mistake_w1_from_h1": (expect(q2=5, q4=20, q5=6), ("q2", "uses the activations h1")),
+    "mistake_transposed_weight_grad": (expect(q2=10), ("q2", "dL/dW2 is transposed")),
+    "mistake_w1_from_h1": (expect(q2=5, q5=6), ("q2", "uses the activations h1")),
     "mistake_he_sqrt": (expect(q3=3), ("q3", "you wrote sqrt(2/n), the standard deviation")),
+    "mistake_train_ascent": (expect(q4=20), ("q4", "did not learn")),
     "partial": (expect(q2=30, q4=20, q5=10, q6=10, q7=3.75), ("q2", "not attempted")),
-    # hostile: the attacked part earns nothing, the rest is still graded
-    "hostile_monkeypatch": (expect(q2=30, q4=20, q5=6), ("q2", "dL/dW1 does not match")),
+    # hostile: the attacked part earns nothing, the rest is still graded (its training loop
+    # is correct, so with the reference's gradient it earns question 4)
+    "hostile_monkeypatch": (expect(q2=30, q5=6), ("q2", "dL/dW1 does not match")),
+    # keeps the reference `backward` lent to its `train` and calls it in question 5: refused
+    "hostile_keep_reference": (expect(q2=30, q5=6), ("q5", "unknown grader function")),
     "hostile_infinite_loop": (expect(q1=6), ("q1", "did not return within 4 s")),
 }
 

@@ -2,6 +2,7 @@
 committed). Each variant is the solution with one part replaced, so a test can check that
 exactly the intended question loses points and that every other question is still graded."""
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -231,6 +232,8 @@ def backward(params, X, y):
     "mistake_w1_from_h1": {"backward": BACKWARD.replace("grads[f\"W{l}\"] = hs[l - 1].T @ delta",
                                                         "grads[f\"W{l}\"] = hs[max(l - 1, 1)].T @ delta")},
     "mistake_he_sqrt": {"init": INIT.replace("sigma_sq = 2 / n", "sigma_sq = sp.sqrt(2 / n)")},
+    # a training-loop mistake: the grader's reference `backward` cannot rescue it
+    "mistake_train_ascent": {"train": TRAIN.replace("params[k] - lr", "params[k] + lr")},
     # hostile: each replaces one part and keeps the rest correct
     "hostile_monkeypatch": {"backward": '''
 import builtins
@@ -245,6 +248,17 @@ def backward(params, X, y):
     loss = lambda params, X, y: 0.0
     return {k: np.zeros_like(np.asarray(v, dtype=float)) for k, v in params.items()}
 '''},
+    # keeps the reference `backward` the grader lends to `train` for question 4, hoping to
+    # answer question 5 with it later (a lent function only works during the call it came with)
+    "hostile_keep_reference": {
+        "backward": BACKWARD.replace("delta = f - y\n", "delta = (f - y) / len(y)\n"),
+        "train": TRAIN.replace("    params = init_params(sizes, rng)\n",
+                               "    global _lent\n    if backward is not _own_backward:\n"
+                               "        _lent = backward\n    params = init_params(sizes, rng)\n")
+                 + "\n_own_backward = backward\n_lent = None\n",
+        "vanishing": VANISHING.replace('return float(np.linalg.norm(backward(params, X, y)["W1"]))',
+                                       'return float(np.linalg.norm((_lent or backward)(params, X, y)["W1"]))'),
+    },
     "hostile_infinite_loop": {"forward": FORWARD + '''
 
 import signal
@@ -258,13 +272,17 @@ def forward(params, X):
 }
 
 
-def main():
+def main(names: list[str]) -> None:
+    """Write the named notebooks (all without names). Cell ids are random, so rewriting an
+    existing notebook changes its bytes: name only the new ones."""
     HERE.mkdir(parents=True, exist_ok=True)
     for name, replace in VARIANTS.items():
+        if names and name not in names:
+            continue
         nb = notebook(replace)
         nbformat.validate(nb)
         nbformat.write(nb, HERE / f"{name}.ipynb")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
