@@ -37,7 +37,7 @@ def _mnist01():
 
 
 def _train_and_score(student, ref, rng, sizes, epochs):
-    """Train three times (different shuffles and starts); the median test accuracy counts.
+    """Train up to three times (different shuffles and starts); the median accuracy counts.
 
     One run of a trainer with a flawed gradient can land on either side of the threshold
     by luck; the median of three makes the verdict far less dependent on the run's seed.
@@ -53,7 +53,7 @@ def _train_and_score(student, ref, rng, sizes, epochs):
             hint = (" — the network did not learn (about chance level): check the sign of the "
                     "update, that every parameter is updated, and that lr multiplies the "
                     "batch-mean gradient" if accuracy < 0.6 else "")
-            raise CheckFailed(f"median test accuracy {accuracy:.2%} over {RUNS} trainings ({runs}) "
+            raise CheckFailed(f"median test accuracy {accuracy:.2%} over {runs} "
                               f"on {len(y_test)} MNIST test images of 0s and 1s; at least "
                               f"{MIN_ACCURACY:.0%} is expected{hint}\n  called (first run): {called}")
     except (CheckFailed, StudentException):  # not after a timeout or crash: that would repeat it
@@ -63,10 +63,18 @@ def _train_and_score(student, ref, rng, sizes, epochs):
 
 
 def _median_accuracy(student, ref, rng, sizes, epochs, train=None):
-    """(median test accuracy, the accuracies as text, the first call described)."""
-    results = [_train_once(student, ref, rng, sizes, epochs, train) for _ in range(RUNS)]
-    accuracy = sorted(a for a, _ in results)[RUNS // 2]
-    return accuracy, ", ".join(f"{a:.2%}" for a, _ in results), results[0][1]
+    """(median test accuracy, how many trainings and their accuracies as text, the first call
+    described). Trains until a majority of the `RUNS` is on one side of the threshold, so
+    a trainer that passes (or fails) twice is not trained a third time."""
+    results = []
+    while len(results) < RUNS:
+        results.append(_train_once(student, ref, rng, sizes, epochs, train))
+        passed = sum(a >= MIN_ACCURACY for a, _ in results)
+        if max(passed, len(results) - passed) > RUNS // 2:
+            break
+    accuracy = sorted(a for a, _ in results)[len(results) // 2]
+    runs = f"{len(results)} trainings ({', '.join(f'{a:.2%}' for a, _ in results)})"
+    return accuracy, runs, results[0][1]
 
 
 # Loaded into the student's namespace by the grader: calls the student's `train` with the
