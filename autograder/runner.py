@@ -10,6 +10,7 @@ details go to the instructor's log, never the suite's source.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import io
 import os
@@ -151,7 +152,7 @@ def _run_pytest(folder: Path, plugin: GradingPlugin, seed: int) -> None:
     ]
     # Hypothesis costs ~0.1 s to import, so it is loaded only for a suite that uses it, and
     # set up before the suite is imported (`@given` reads the settings when it decorates).
-    if any("hypothesis" in path.read_text() for path in folder.rglob("*.py")):
+    if _uses_hypothesis(folder):
         _configure_hypothesis(seed)
         args += ["-p", "_hypothesis_pytestplugin"]
     for name in _UNUSED_PLUGINS:
@@ -307,6 +308,12 @@ class GradingPlugin:
             counters[result.question] = counters.get(result.question, 0) + 1
             out.append(_renumber(result, f"{result.question}.{counters[result.question]}"))
         return out
+
+
+@functools.lru_cache
+def _uses_hypothesis(folder: Path) -> bool:
+    """Whether a suite's files mention hypothesis (read once per process, not per student)."""
+    return any("hypothesis" in path.read_text() for path in folder.rglob("*.py"))
 
 
 def _configure_hypothesis(seed: int) -> None:

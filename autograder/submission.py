@@ -13,18 +13,24 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# jsonschema (under nbformat) imports the checkers of string formats that are installed
-# (rfc3987_syntax builds a parser for seconds; together ~40 ms per command). nbformat's schema
-# uses no format, so they are hidden while nbformat is first imported, then made importable.
-_FORMAT_CHECKERS = ("rfc3987_syntax", "rfc3987", "rfc3986_validator", "rfc3339_validator",
-                    "webcolors", "jsonpointer", "uri_template", "isoduration", "fqdn")
-_hidden = [name for name in _FORMAT_CHECKERS if name not in sys.modules]
-sys.modules.update(dict.fromkeys(_hidden))  # type: ignore[arg-type]
-try:
-    import nbformat
-finally:
-    for _name in _hidden:
-        sys.modules.pop(_name, None)
+
+def _import_nbformat():
+    """nbformat without jsonschema's checkers of string formats: when installed, those cost
+    ~40 ms per command (rfc3987_syntax builds a parser for seconds) and nbformat's schema
+    uses no format. They are hidden only while nbformat is first imported."""
+    checkers = ("rfc3987_syntax", "rfc3987", "rfc3986_validator", "rfc3339_validator",
+                "webcolors", "jsonpointer", "uri_template", "isoduration", "fqdn")
+    hidden = [name for name in checkers if name not in sys.modules]
+    sys.modules.update(dict.fromkeys(hidden))  # type: ignore[arg-type]
+    try:
+        import nbformat
+    finally:
+        for name in hidden:
+            sys.modules.pop(name, None)
+    return nbformat
+
+
+nbformat = _import_nbformat()
 
 MAX_BYTES = 50 * 1024 * 1024
 SKIPPED_TAGS = frozenset({"experiment", "skip-grading"})

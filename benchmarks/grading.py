@@ -421,8 +421,7 @@ def batch_equal_work(n: int, zip_path: Path, correct: Path, penv: dict[str, str]
     folder = WORK / "batch" / "peers_nb"
     folder.mkdir(parents=True)
     for i in range(n):
-        sub = folder / f"student{i:03d}.ipynb"
-        shutil.copy(correct, sub)
+        shutil.copy(correct, folder / f"student{i:03d}.ipynb")
     loop_dir = WORK / "batch" / "otter_loop"
     total, cpu, fails = 0.0, 0.0, 0
     for i in range(n):

@@ -98,10 +98,10 @@ def _passes_with_reference_backward(student, ref, rng, sizes, epochs):
         return False
     if not student.defines(_HELPER_NAME):
         student.worker.load([_HELPER], ["grading helper"])
+    helper = student[_HELPER_NAME].with_timeout(TRAIN_TIMEOUT)
     try:
         accuracy, _, _ = _median_accuracy(student, ref, rng, sizes, epochs,
-                                          train=lambda *args: student[_HELPER_NAME].with_timeout(
-                                              TRAIN_TIMEOUT)(ref.backward, *args))
+                                          train=lambda *args: helper(ref.backward, *args))
     except (CheckFailed, StudentError):
         return False
     return accuracy >= MIN_ACCURACY
