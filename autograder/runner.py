@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from autograder import feedback
 from autograder.errors import CheckFailed, NotAttempted, StudentError
 from autograder.proxy import CallRecord, StudentProxy
 from autograder.results import Status, SubmissionResult, TestResult, WrittenAnswer, question_key
@@ -233,7 +234,11 @@ class GradingPlugin:
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
         log = self._student.call_log if isinstance(self._student, StudentProxy) else []
         start = len(log)
-        yield
+        item.mlhw_notes = feedback.start()
+        try:
+            yield
+        finally:
+            feedback.stop()
         item.mlhw_calls = log[start:]
 
     @pytest.hookimpl(specname="pytest_runtest_makereport", tryfirst=True)
@@ -253,6 +258,7 @@ class GradingPlugin:
         outcome = yield
         report = outcome.get_result()
         report.mlhw_excinfo = call.excinfo  # read by _result
+        report.mlhw_notes = getattr(item, "mlhw_notes", [])
         if call.when == "call" and report.passed:
             problem = _hygiene_problem(getattr(item, "mlhw_calls", []))
             if problem:
@@ -262,7 +268,7 @@ class GradingPlugin:
 
     def _result(self, report: pytest.TestReport, question: str, points: float,
                 visibility: str, title: str) -> TestResult:
-        status, score, output = Status.PASSED, points, ""
+        status, score, output = Status.PASSED, points, "\n".join(getattr(report, "mlhw_notes", []))
         excinfo = getattr(report, "mlhw_excinfo", None)
         if getattr(report, "mlhw_message", None):
             score, status, output = 0.0, Status.FAILED, report.mlhw_message

@@ -1,0 +1,126 @@
+"""Fair grades: a mistake in one question's function is not charged again where it is called.
+
+A question that calls another question's function (a training loop calling the gradient, a
+fit calling the log-likelihood) is first graded on the student's own code. Only when that
+fails is it graded again with the other questions' functions *lent* from the reference: in
+the worker, every global name bound to the student's helper (its own name and any alias) is
+rebound, for that one call, to a stand-in that calls back to the grader's reference. If the
+question then passes, it keeps its points and its output says where the mistake is::
+
+    def test_q4_trains(student, ref):
+        graded_with_lent(student, ref, {"chain_backward": "q2"},
+                         lambda s: _check_training(s, ref))
+
+A stand-in answers only during the call it was lent for, so a notebook cannot keep it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from autograder.errors import StudentException
+from autograder.feedback import note
+from autograder.proxy import StudentProxy
+
+__all__ = ["LendingView", "graded_with_lent"]
+
+T = TypeVar("T")
+
+_HELPER_NAME = "_mlhw_call_with_lent"
+_HELPER = f'''
+def {_HELPER_NAME}(lent, name, *args, **kwargs):
+    namespace = globals()
+    saved = {{}}
+    for own_name, stand_in in lent.items():
+        own = namespace.get(own_name)
+        for key, value in list(namespace.items()):
+            if key == own_name or (own is not None and value is own):
+                saved.setdefault(key, value)
+                namespace[key] = stand_in
+    try:
+        return namespace[name](*args, **kwargs)
+    finally:
+        namespace.update(saved)
+'''
+
+
+class _LentFunction:
+    """A student function called with some of the notebook's names lent from the reference."""
+
+    def __init__(self, view: LendingView, name: str, timeout: float | None = None) -> None:
+        self._view, self.name, self.timeout = view, name, timeout
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        helper = self._view.student[_HELPER_NAME]
+        if self.timeout is not None:
+            helper = helper.with_timeout(self.timeout)
+        return helper(self._view.stand_ins, self.name, *args, **kwargs)
+
+    def with_timeout(self, seconds: float) -> _LentFunction:
+        return _LentFunction(self._view, self.name, seconds)
+
+
+class LendingView:
+    """``student`` as a suite sees it, but with the functions in ``lent`` taken from ``ref``.
+
+    ``view.train_chain(...)`` runs the student's ``train_chain`` in the worker; each call it
+    makes to a lent name goes to the reference instead. ``view.used`` lists the lent names
+    that were called.
+    """
+
+    def __init__(self, student: StudentProxy, ref: Any, lent: Mapping[str, str]) -> None:
+        self.student = student
+        self.used: list[str] = []
+        self.stand_ins = {name: self._counted(name, getattr(ref, name)) for name in lent}
+        if not student.defines(_HELPER_NAME):
+            student.worker.load([_HELPER], ["grading helper"])
+
+    def _counted(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def stand_in(*args: Any) -> Any:  # no keyword arguments reach the reference
+            if name not in self.used:
+                self.used.append(name)
+            return function(*args)
+
+        stand_in.__name__ = name
+        return stand_in
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = self.student[name]
+        return _LentFunction(self, name) if callable(value) else value
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__getattr__(name)
+
+
+def graded_with_lent(student: Any, ref: Any, lend: Mapping[str, str],
+                     check: Callable[[Any], T], *, function: str = "your code") -> T:
+    """``check(student)``; after a failed check or an exception in the student's code, the
+    same check with the functions named in ``lend`` (name -> the question that grades it)
+    lent from ``ref``. If that passes, the test passes with a note naming the question
+    where the points are lost; otherwise the student's own failure is reported.
+
+    Timeouts and crashes are not retried: a second run would only repeat them.
+    """
+    try:
+        return check(student)
+    except (AssertionError, StudentException) as own_failure:
+        if not isinstance(student, StudentProxy):
+            raise
+        lendable = {name: q for name, q in lend.items() if student.defines(name)}
+        if not lendable:
+            raise
+        view = LendingView(student, ref, lendable)
+        try:
+            value = check(view)
+        except Exception:
+            raise own_failure from None
+        used = view.used or list(lendable)
+        names = " and ".join(f"`{n}`" for n in used)
+        questions = sorted({lendable[n] for n in used})
+        note(f"{function} is right when given a correct {names}: the loss of points is in "
+             f"{' and '.join(questions)}, where {'that is' if len(used) == 1 else 'those are'} "
+             "graded")
+        return value
