@@ -11,6 +11,7 @@ from .arrays import (
     describe_value,
     mismatch,
 )
+from .choice import assert_choice
 from .concurrent import alongside
 from .figures import assert_figure
 from .gradients import check_gradient, numerical_gradient, relative_error
@@ -31,22 +32,15 @@ from .statistics import (
 
 # The symbolic checks need sympy (about 0.3 s to import): it is loaded on first use only.
 def assert_equivalent(*args, **kwargs):
-    """See :func:`autograder.checks.symbolic.assert_equivalent`."""
-    from .symbolic import assert_equivalent as check
-
-    return check(*args, **kwargs)
-
-
-def assert_choice(*args, **kwargs):
-    """See :func:`autograder.checks.symbolic.assert_choice`."""
-    from .symbolic import assert_choice as check
+    """See :func:`autograder.checks.symbolic.equivalence.assert_equivalent`."""
+    from .symbolic.equivalence import assert_equivalent as check
 
     return check(*args, **kwargs)
 
 
 def parse_answer(*args, **kwargs):
-    """See :func:`autograder.checks.symbolic.parse_answer`."""
-    from .symbolic import parse_answer as parse
+    """See :func:`autograder.checks.symbolic.parse.parse_answer`."""
+    from .symbolic.parse import parse_answer as parse
 
     return parse(*args, **kwargs)
 

@@ -26,12 +26,14 @@ class ReleaseError(RuntimeError):
 def copy_mlhw_check(dest: Path) -> Path:
     """Write the ``mlhw_check`` package (runner, checks library, errors) into ``dest``."""
     pkg = dest / "mlhw_check"
-    (pkg / "checks").mkdir(parents=True, exist_ok=True)
+    pkg.mkdir(parents=True, exist_ok=True)
     for f in (AUTOGRADER / "student").glob("*.py"):
         shutil.copy2(f, pkg / f.name)
     shutil.copy2(AUTOGRADER / "errors.py", pkg / "errors.py")
-    for f in (AUTOGRADER / "checks").glob("*.py"):
-        shutil.copy2(f, pkg / "checks" / f.name)
+    checks = AUTOGRADER / "checks"
+    for f in checks.rglob("*.py"):  # subpackages too (checks/symbolic/)
+        (pkg / "checks" / f.relative_to(checks)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, pkg / "checks" / f.relative_to(checks))
     return pkg
 
 
