@@ -38,6 +38,13 @@ def assert_equivalent(*args, **kwargs):
     return check(*args, **kwargs)
 
 
+def assert_derivation(*args, **kwargs):
+    """See :func:`autograder.checks.derivation.assert_derivation`."""
+    from .derivation import assert_derivation as check
+
+    return check(*args, **kwargs)
+
+
 def parse_answer(*args, **kwargs):
     """See :func:`autograder.checks.symbolic.parse.parse_answer`."""
     from .symbolic.parse import parse_answer as parse
@@ -53,6 +60,7 @@ __all__ = [
     "assert_choice",
     "assert_close",
     "assert_close_or_diagnose",
+    "assert_derivation",
     "assert_equivalent",
     "assert_figure",
     "assert_finite",
