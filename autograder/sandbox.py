@@ -31,8 +31,9 @@ from typing import Literal
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
 
 HERE = Path(__file__).resolve().parent
-WORKER_MAIN = HERE / "worker_main.py"
-PROTOCOL = HERE / "protocol.py"
+SANDBOXED = HERE / "sandboxed"  # the code that runs inside the sandbox, bound as SANDBOX_CODE_DIR
+WORKER_MAIN = SANDBOXED / "worker_main.py"
+PROTOCOL = SANDBOXED / "protocol.py"
 SANDBOX_CODE_DIR = "/opt/mlhw"
 SANDBOX_HOME = "/tmp"
 
@@ -406,7 +407,7 @@ def bwrap_args(config: SandboxConfig, python: str) -> list[str]:
             args += (["--tmpfs", hidden] if os.path.isdir(hidden)
                      else ["--ro-bind", "/dev/null", hidden])
     args += _parents(SANDBOX_CODE_DIR + "/x", made)
-    for path in (WORKER_MAIN, PROTOCOL):
+    for path in sorted(SANDBOXED.glob("*.py")):  # the folder's code, without its __pycache__
         args += ["--ro-bind", str(path), f"{SANDBOX_CODE_DIR}/{path.name}"]
     args += ["--chdir", SANDBOX_HOME]
     return args

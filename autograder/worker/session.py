@@ -23,8 +23,8 @@ from autograder.errors import (
     StudentException,
     StudentTimeout,
 )
-from autograder.protocol import ProtocolError, UnsupportedValue, decode, encode
 from autograder.sandbox import SandboxConfig, format_bytes
+from autograder.sandboxed.protocol import ProtocolError, UnsupportedValue, decode, encode
 
 from . import pool
 from .records import CALLABLE, CallOutcome, CellReport, LoadReport

@@ -17,14 +17,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from autograder.protocol import (
+from autograder.sandbox import LaunchPlan, SandboxConfig, describe_exit, plan_launch
+from autograder.sandboxed.protocol import (
     FrameReader,
     ProtocolError,
     UnsupportedValue,
     pack_frame,
     unpack_payload,
 )
-from autograder.sandbox import LaunchPlan, SandboxConfig, describe_exit, plan_launch
 
 _F_SETPIPE_SZ = 1031
 _PIPE_SIZE = 1024 * 1024

@@ -97,7 +97,7 @@ def test_decision_boundary_needs_points_and_a_filled_map() -> None:
 
 
 def test_real_matplotlib_figure_through_the_protocol() -> None:
-    protocol = pytest.importorskip("autograder.protocol")
+    protocol = pytest.importorskip("autograder.sandboxed.protocol")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()

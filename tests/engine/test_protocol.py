@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograder import protocol as P
+from autograder.sandboxed import protocol as P
 
 
 def same(a, b) -> bool:

@@ -17,9 +17,9 @@ from autograder.errors import (
     StudentException,
     StudentTimeout,
 )
-from autograder.protocol import FigureData, SymbolicText
 from autograder.proxy import StudentProxy
 from autograder.sandbox import SandboxConfig
+from autograder.sandboxed.protocol import FigureData, SymbolicText
 from autograder.worker import CALLABLE, Worker
 
 CONFIG = SandboxConfig(call_timeout=2.0, load_timeout=5.0)

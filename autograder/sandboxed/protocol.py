@@ -1,0 +1,811 @@
+"""Values and frames that cross the sandbox boundary (stdlib + NumPy only).
+
+This module is loaded on both sides: by the grader as ``autograder.sandboxed.protocol`` and,
+inside the sandbox where ``autograder`` is invisible, by ``worker_main.py`` from its file. It
+therefore imports nothing but the standard library and NumPy, and it never imports sympy or
+matplotlib (it recognises their objects by the modules their types come from).
+
+A frame is ``u32 length`` + ``u32 header length`` + a JSON header + binary blobs; the header's
+``"blobs"`` lists the blob sizes. Arrays travel as ``.npy`` blobs written with
+``allow_pickle=False`` and are parsed here by hand, so a hostile blob can never unpickle,
+allocate more than it carries, or produce an object or structured array.
+
+Encoded values (the JSON tree): ``None``/bool/int/float/str as themselves, and tagged objects
+``{"t": ...}`` for everything else: ``c`` complex, ``int`` big int (hex), ``list``, ``tuple``,
+``dict`` (str keys), ``nd`` array blob, ``rng`` Generator, ``fn`` callback, ``sym`` sympy
+text, ``figure`` matplotlib figure data.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+# Private builtins for the functions of this module (see worker_main.py): rebinding
+# ``builtins.isinstance`` in student code cannot change how values are encoded.
+__builtins__ = dict(builtins.__dict__)
+
+import json
+import re
+import struct
+import sys
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ALLOWED_KINDS",
+    "MAX_DEPTH",
+    "AxesData",
+    "CallbackStub",
+    "CollectionData",
+    "FigureData",
+    "FrameReader",
+    "LineData",
+    "ProtocolError",
+    "SymbolicText",
+    "UnsupportedValue",
+    "blobs_equal",
+    "decode",
+    "encode",
+    "fingerprint",
+    "pack_frame",
+    "read_npy",
+    "unpack_payload",
+]
+
+MAX_DEPTH = 100
+ALLOWED_KINDS = "biufcUS"  # bool, int, uint, float, complex, str, bytes-str; never object
+RNG_NAMES = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+_U32 = struct.Struct("<I")
+_U16 = struct.Struct("<H")
+_MAX_U32 = 2**32 - 1
+
+# Private references taken before any student code runs in the worker, so that a student
+# who rebinds builtins or NumPy attributes cannot change how values are encoded.
+_type, _isinstance, _len, _str, _callable = type, isinstance, len, str, callable
+_float, _int, _complex, _bool = float, int, complex, bool
+_list_iter, _tuple_iter, _dict_items = list.__iter__, tuple.__iter__, dict.items
+_ndarray, _generic, _Generator = np.ndarray, np.generic, np.random.Generator
+_ascontiguousarray, _frombuffer = np.ascontiguousarray, np.frombuffer
+_np_array, _uint8 = np.array, np.uint8
+_crc32 = zlib.crc32
+_RNG_TYPES = {getattr(np.random, n): n for n in RNG_NAMES}
+_NUMPY_SCALAR_TYPES = frozenset(
+    t for t in np.sctypeDict.values() if _isinstance(t, _type) and issubclass(t, np.generic)
+)
+_modules = sys.modules
+
+
+def _refuse_json(o: Any) -> Any:
+    raise TypeError(f"cannot put a {_type(o).__name__} in a frame header")
+
+
+# JSON through the C accelerators directly: json.dumps/json.loads run Python code that looks
+# up builtins a student may have rebound inside the worker.
+try:
+    from json.encoder import c_encode_basestring_ascii, c_make_encoder
+    from json.scanner import c_make_scanner
+
+    _c_encoder = c_make_encoder(None, _refuse_json, c_encode_basestring_ascii, None, ":", ",",
+                                False, False, True)
+    _c_scanner = c_make_scanner(json.JSONDecoder())
+except (ImportError, TypeError):  # pragma: no cover - CPython always has _json
+    _c_encoder = _c_scanner = None
+
+
+def _json_dumps(obj: Any) -> str:
+    if _c_encoder is None:  # pragma: no cover
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=_refuse_json)
+    return "".join(_c_encoder(obj, 0))
+
+
+def _json_loads(text: str) -> Any:
+    if _c_scanner is None:  # pragma: no cover
+        return json.loads(text)
+    try:
+        obj, end = _c_scanner(text, 0)
+    except StopIteration:
+        raise ValueError("not a JSON document") from None
+    if text[end:].strip():
+        raise ValueError("extra data after the JSON document")
+    return obj
+
+
+class ProtocolError(Exception):
+    """A frame or encoded value is malformed (the other side misbehaved)."""
+
+
+class UnsupportedValue(TypeError):
+    """A value cannot cross the boundary.
+
+    Attributes
+    ----------
+    what : str
+        Description of the offending value, e.g. ``"a MyArray (a numpy.ndarray subclass)"``.
+    where : str
+        Path inside the value, e.g. ``"[0]['W1']"`` (empty for the value itself).
+    hint : str
+        What to do instead.
+    """
+
+    def __init__(self, what: str, where: str = "", hint: str = "") -> None:
+        self.what, self.where, self.hint = what, where, hint
+        at = f" at {where}" if where else ""
+        super().__init__(f"{what}{at}" + (f"; {hint}" if hint else ""))
+
+
+class SymbolicText(str):
+    """The text of a sympy expression (``str(expr)``), to be parsed by the grader's checks."""
+
+    def __repr__(self) -> str:
+        return f"SymbolicText({str.__repr__(self)})"
+
+
+class CallbackStub:
+    """Stand-in for a function that lives on the other side; calling it calls across."""
+
+    __slots__ = ("_invoke", "id")
+
+    def __init__(self, id: int, invoke: Callable[..., Any]) -> None:
+        self.id = id
+        self._invoke = invoke
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._invoke(self.id, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<grader function #{self.id}>"
+
+
+@dataclass(frozen=True)
+class LineData:
+    """One ``Line2D``: ``x`` and ``y`` of shape (n_points,), and its legend label."""
+
+    x: np.ndarray
+    y: np.ndarray
+    label: str
+
+
+@dataclass(frozen=True)
+class CollectionData:
+    """One collection (scatter, contour set, ...): class name and offsets (n_offsets, 2)."""
+
+    kind: str
+    n_offsets: int
+    offsets: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class AxesData:
+    """What the grader can check about one ``Axes`` of a figure."""
+
+    xscale: str
+    yscale: str
+    title: str
+    xlabel: str
+    ylabel: str
+    lines: tuple[LineData, ...]
+    collections: tuple[CollectionData, ...]
+    n_contour_sets: int
+    n_images: int
+    n_patches: int
+    legend_texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FigureData:
+    """Plain data read from a matplotlib Figure inside the worker."""
+
+    axes: tuple[AxesData, ...]
+
+
+# --------------------------------------------------------------------------------- encoding
+
+
+def encode(
+    value: Any, *, callbacks: list[Callable[..., Any]] | None = None, blobs: list | None = None
+) -> Any:
+    """Encode a value into a JSON-able header and a list of binary blobs.
+
+    Parameters
+    ----------
+    value : Any
+        Plain data (see the module docstring).
+    callbacks : list or None
+        Grader side only: callables found in ``value`` are appended here (once each) and sent
+        as ``{"t": "fn", "id": index}``. With ``None``, a callable is refused (unless it is a
+        ``CallbackStub`` received from the other side).
+    blobs : list or None
+        If given, blobs are appended to this list (several values sharing one frame) and
+        only the header is returned.
+
+    Returns
+    -------
+    header : JSON-able
+        Returned alone when ``blobs`` was given.
+    blobs : list of bytes-like
+        Otherwise returned with the header as ``(header, blobs)``.
+
+    Raises
+    ------
+    UnsupportedValue
+        Naming the offending type and where it sits in ``value``.
+    """
+    if blobs is not None:
+        return _Encoder(blobs, callbacks).enc(value, "", 0)
+    out: list = []
+    return _Encoder(out, callbacks).enc(value, "", 0), out
+
+
+def fingerprint(value: Any) -> Any:
+    """A comparable summary of a value: its encoded structure, with each array replaced by
+    dtype, shape, order and a CRC-32 of its bytes. Equal fingerprints mean (up to CRC
+    collisions) equal values; computing one copies no array data.
+
+    Raises
+    ------
+    UnsupportedValue
+        As `encode` would.
+    """
+    return _Fingerprinter([], None).enc(value, "", 0)
+
+
+def blobs_equal(a: list, b: list) -> bool:
+    """True if two lists of blobs hold the same bytes (fast: compares as uint8 arrays)."""
+    if _len(a) != _len(b):
+        return False
+    for x, y in zip(a, b):
+        x, y = memoryview(x).cast("B"), memoryview(y).cast("B")
+        if _len(x) != _len(y) or not (_frombuffer(x, _uint8) == _frombuffer(y, _uint8)).all():
+            return False
+    return True
+
+
+class _Encoder:
+    def __init__(self, blobs: list, callbacks: list | None) -> None:
+        self.blobs = blobs
+        self.callbacks = callbacks
+
+    def enc(self, v: Any, where: str, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise UnsupportedValue(
+                f"data nested more than {MAX_DEPTH} levels deep (or containing itself)", where
+            )
+        t = _type(v)
+        if v is None or t is _bool or t is _str:
+            return v
+        if v is ...:  # an unanswered `answer = ...` stub
+            return {"t": "ellipsis"}
+        if t is _int:
+            return v if -(2**62) < v < 2**62 else {"t": "int", "h": hex(v)}
+        if t is _float:
+            return v
+        if t is _complex:
+            return {"t": "c", "re": v.real, "im": v.imag}
+        if t is _ndarray:
+            return self.array(v, where)
+        if t in _NUMPY_SCALAR_TYPES:
+            return self.scalar(v, where, depth)
+        if t is _Generator:
+            return self.rng(v, where, depth)
+        if t is CallbackStub:
+            return {"t": "fn", "id": v.id}
+        if _isinstance(v, (list, tuple)):
+            items = _list_iter(v) if _isinstance(v, list) else _tuple_iter(v)
+            tag = "list" if _isinstance(v, list) else "tuple"
+            return {"t": tag, "v": [self.enc(x, f"{where}[{i}]", depth + 1)
+                                    for i, x in enumerate(items)]}
+        if _isinstance(v, dict):
+            keys, vals = [], []
+            for k, x in _dict_items(v):
+                if _type(k) is not _str:
+                    raise UnsupportedValue(
+                        f"a dict with a {_describe_type(k)} key {_short_repr(k)}", where,
+                        "use str keys only",
+                    )
+                keys.append(k)
+                vals.append(self.enc(x, f"{where}[{k!r}]", depth + 1))
+            return {"t": "dict", "k": keys, "v": vals}
+        module = _type_module(t)
+        if module.startswith("sympy"):
+            return {"t": "sym", "s": _str(v)}
+        if module.startswith("matplotlib"):
+            return self.figure(v, where, depth)
+        if self.callbacks is not None and _callable(v) and not _isinstance(v, _type):
+            for i, f in enumerate(self.callbacks):
+                if f is v:
+                    return {"t": "fn", "id": i}
+            self.callbacks.append(v)
+            return {"t": "fn", "id": _len(self.callbacks) - 1}
+        raise _unsupported(v, where)
+
+    def array(self, a: np.ndarray, where: str) -> dict:
+        dt = a.dtype
+        if dt.kind not in ALLOWED_KINDS or dt.fields is not None or dt.subdtype is not None:
+            raise UnsupportedValue(
+                f"a numpy array of dtype {dt}", where,
+                "return numbers (or strings) in a plain array, e.g. np.asarray(x, dtype=float)",
+            )
+        if dt.itemsize == 0:
+            raise UnsupportedValue(f"a numpy array of empty dtype {dt}", where)
+        self.blobs.append(_npy_bytes(a))
+        return {"t": "nd", "b": _len(self.blobs) - 1}
+
+    def scalar(self, v: Any, where: str, depth: int) -> Any:
+        kind = v.dtype.kind
+        if kind in "biufcU":
+            return self.enc(v.item(), where, depth)
+        raise UnsupportedValue(f"a numpy scalar of type {_type(v).__name__}", where)
+
+    def rng(self, g: Any, where: str, depth: int) -> dict:
+        bg = g.bit_generator
+        name = _RNG_TYPES.get(_type(bg))
+        if name is None:
+            raise UnsupportedValue(
+                f"a Generator over {_describe_type(bg)}", where,
+                f"use one of NumPy's bit generators ({', '.join(RNG_NAMES)})",
+            )
+        return {"t": "rng", "bg": name, "state": self.enc(bg.state, where, depth + 1)}
+
+    def figure(self, fig: Any, where: str, depth: int) -> dict:
+        fig_mod = _modules.get("matplotlib.figure")
+        if fig_mod is None or not _isinstance(fig, fig_mod.Figure):
+            axes_mod = _modules.get("matplotlib.axes")
+            if axes_mod is not None and _isinstance(fig, axes_mod.Axes):
+                raise UnsupportedValue("a matplotlib Axes", where, "return the Figure (ax.figure)")
+            raise _unsupported(fig, where)
+        contour_mod = _modules.get("matplotlib.contour")
+        contour_type = contour_mod.ContourSet if contour_mod is not None else ()
+        axes = []
+        for ax in fig.get_axes():
+            lines = [
+                {"x": self.enc(_plain_array(ln.get_xdata()), where, depth),
+                 "y": self.enc(_plain_array(ln.get_ydata()), where, depth),
+                 "label": _str(ln.get_label())}
+                for ln in ax.get_lines()
+            ]
+            collections, n_contour = [], 0
+            for c in ax.collections:
+                n_contour += _isinstance(c, contour_type) if contour_type else 0
+                try:
+                    offsets = _plain_array(c.get_offsets())
+                except Exception:
+                    offsets = None
+                n = int(offsets.shape[0]) if offsets is not None and offsets.ndim else 0
+                collections.append({
+                    "kind": _type(c).__name__, "n_offsets": n,
+                    "offsets": None if offsets is None else self.enc(offsets, where, depth),
+                })
+            legend = ax.get_legend()
+            axes.append({
+                "xscale": _str(ax.get_xscale()), "yscale": _str(ax.get_yscale()),
+                "title": _str(ax.get_title()), "xlabel": _str(ax.get_xlabel()),
+                "ylabel": _str(ax.get_ylabel()), "lines": lines, "collections": collections,
+                "n_contour_sets": n_contour, "n_images": _len(ax.images),
+                "n_patches": _len(ax.patches),
+                "legend_texts": [] if legend is None else
+                [_str(t.get_text()) for t in legend.get_texts()],
+            })
+        return {"t": "figure", "axes": axes}
+
+
+class _Fingerprinter(_Encoder):
+    def array(self, a: np.ndarray, where: str) -> dict:
+        header = super().array(a[:0] if a.ndim else a.reshape(1)[:0], where)  # dtype checks
+        del header
+        c_order = a.flags.c_contiguous
+        data = a if c_order or a.flags.f_contiguous else _ascontiguousarray(a)
+        flat = (data if c_order or data.ndim < 2 else data.T).reshape(-1).view(_uint8)
+        return {"t": "nd", "d": a.dtype.str, "s": list(a.shape), "c": _crc32(memoryview(flat))}
+
+
+def _npy_bytes(a: np.ndarray) -> bytearray:
+    """A ``.npy`` file (format 1.0) for a plain array, written here rather than by
+    ``np.save`` so that nothing a student patches inside NumPy is on this path."""
+    fortran = bool(a.flags.f_contiguous and not a.flags.c_contiguous and a.ndim > 1)
+    if not (a.flags.c_contiguous or fortran):
+        a = _ascontiguousarray(a)
+    head = "{'descr': %r, 'fortran_order': %r, 'shape': %r, }" % (
+        a.dtype.str, fortran, tuple(_int(n) for n in a.shape))
+    head_len = 10 + _len(head) + 1
+    head = head + " " * ((64 - head_len % 64) % 64) + "\n"
+    prefix = b"\x93NUMPY\x01\x00" + _U16.pack(_len(head)) + head.encode("latin1")
+    out = bytearray(_len(prefix) + a.nbytes)
+    view = memoryview(out)  # slice-assigning through a memoryview is a plain memcpy
+    view[:_len(prefix)] = prefix
+    if a.nbytes:
+        view[_len(prefix):] = memoryview((a.T if fortran else a).reshape(-1).view(_uint8))
+    return out
+
+
+def _plain_array(data: Any) -> np.ndarray:
+    """Figure data as a float array when possible, else as strings (categorical axes)."""
+    try:
+        return _np_array(data, dtype=float)
+    except (TypeError, ValueError):
+        return _np_array([_str(x) for x in _np_array(data, dtype=object).ravel()])
+
+
+def _type_module(t: type) -> str:
+    module = getattr(t, "__module__", "")
+    return module if _type(module) is _str else ""
+
+
+def _describe_type(v: Any) -> str:
+    t = _type(v)
+    module = _type_module(t)
+    name = getattr(t, "__qualname__", None) or getattr(t, "__name__", "object")
+    if module in ("builtins", "__main__", "") or _type(name) is not _str:
+        return f"{name}"
+    return f"{module}.{name}"
+
+
+def _short_repr(v: Any) -> str:
+    try:
+        r = repr(v)
+    except Exception:
+        return "?"
+    return r if _len(r) <= 40 else r[:37] + "..."
+
+
+_HINTS = {
+    "set": "return a list or tuple (e.g. sorted(s))",
+    "frozenset": "return a list or tuple (e.g. sorted(s))",
+    "bytes": "return a str or a numpy array",
+    "generator": "return a list (e.g. list(gen)) instead of a generator",
+    "map": "return a list (e.g. list(...))",
+    "range": "return a list (e.g. list(range(...))) or a numpy array",
+    "module": "return data, not a module",
+    "function": "return data, not a function",
+    "builtin_function_or_method": "return data, not a function",
+}
+
+
+def _unsupported(v: Any, where: str) -> UnsupportedValue:
+    t = _type(v)
+    if _isinstance(v, _ndarray):
+        base = "numpy.ndarray"
+        return UnsupportedValue(
+            f"a {t.__name__} (a {base} subclass)", where,
+            "return a plain numpy array (np.asarray(x))",
+        )
+    if _isinstance(v, _generic):
+        return UnsupportedValue(
+            f"a {t.__name__} (a numpy scalar subclass)", where, "return a plain float or int"
+        )
+    name = getattr(t, "__name__", "object")
+    hint = _HINTS.get(name, "")
+    module = _type_module(t)
+    if not hint and (module.startswith("pandas") or module.startswith("torch")):
+        hint = "convert it to a numpy array first (e.g. .to_numpy() / .numpy())"
+    if not hint:
+        hint = ("only numbers, strings, numpy arrays, lists, tuples, dicts with str keys, "
+                "numpy Generators, sympy expressions and matplotlib Figures can be returned")
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    return UnsupportedValue(f"{article} {_describe_type(v)}", where, hint)
+
+
+# --------------------------------------------------------------------------------- decoding
+
+
+def decode(header: Any, blobs: list, *, function_stub: Callable[[int], Any] | None = None) -> Any:
+    """Decode what `encode` produced, trusting nothing.
+
+    Parameters
+    ----------
+    header : JSON-able
+        The encoded tree.
+    blobs : list of bytes-like
+        The binary blobs the tree refers to.
+    function_stub : callable or None
+        Maps a callback id to the callable to use for it (the grader's registered function, or
+        a `CallbackStub` in the worker). ``None`` refuses callbacks.
+
+    Raises
+    ------
+    ProtocolError
+        On any malformed input (unknown tag, bad blob, wrong field types, excessive nesting).
+    """
+    try:
+        return _Decoder(blobs, function_stub).dec(header, 0)
+    except ProtocolError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as e:
+        raise ProtocolError(f"malformed value ({type(e).__name__}: {e})") from None
+
+
+class _Decoder:
+    def __init__(self, blobs: list, function_stub: Callable[[int], Any] | None) -> None:
+        self.blobs = blobs
+        self.function_stub = function_stub
+
+    def dec(self, h: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH + 4:
+            raise ProtocolError("value nested too deeply")
+        t = type(h)
+        if h is None or t in (bool, int, float, str):
+            return h
+        if t is not dict or type(h.get("t")) is not str:
+            raise ProtocolError(f"unexpected {t.__name__} in an encoded value")
+        method = getattr(self, "t_" + h["t"], None)
+        if method is None:
+            raise ProtocolError(f"unknown value tag {h['t']!r}")
+        return method(h, depth + 1)
+
+    def t_ellipsis(self, h: dict, depth: int) -> Any:
+        return ...
+
+    def t_c(self, h: dict, depth: int) -> complex:
+        re, im = h["re"], h["im"]
+        if type(re) not in (int, float) or type(im) not in (int, float):
+            raise ProtocolError("complex parts must be numbers")
+        return complex(re, im)
+
+    def t_int(self, h: dict, depth: int) -> int:
+        s = _need(h, "h", str)
+        if len(s) > 10_000:
+            raise ProtocolError("integer too large")
+        return int(s, 16)
+
+    def t_list(self, h: dict, depth: int) -> list:
+        return [self.dec(x, depth) for x in _need(h, "v", list)]
+
+    def t_tuple(self, h: dict, depth: int) -> tuple:
+        return tuple(self.dec(x, depth) for x in _need(h, "v", list))
+
+    def t_dict(self, h: dict, depth: int) -> dict:
+        keys, vals = _need(h, "k", list), _need(h, "v", list)
+        if len(keys) != len(vals) or any(type(k) is not str for k in keys):
+            raise ProtocolError("dict keys must be a list of str as long as its values")
+        return {k: self.dec(v, depth) for k, v in zip(keys, vals)}
+
+    def t_nd(self, h: dict, depth: int) -> np.ndarray:
+        i = _need(h, "b", int)
+        if not 0 <= i < len(self.blobs):
+            raise ProtocolError(f"array refers to blob {i} of {len(self.blobs)}")
+        return read_npy(self.blobs[i])
+
+    def t_sym(self, h: dict, depth: int) -> SymbolicText:
+        return SymbolicText(_need(h, "s", str))
+
+    def t_fn(self, h: dict, depth: int) -> Any:
+        i = _need(h, "id", int)
+        if self.function_stub is None:
+            raise ProtocolError("a function reference where none is allowed")
+        return self.function_stub(i)
+
+    def t_rng(self, h: dict, depth: int) -> np.random.Generator:
+        name = _need(h, "bg", str)
+        if name not in RNG_NAMES:
+            raise ProtocolError(f"unknown bit generator {name!r}")
+        bg = getattr(np.random, name)()
+        state = self.dec(h["state"], depth)
+        if type(state) is not dict:
+            raise ProtocolError("generator state must be a dict")
+        bg.state = state
+        return np.random.Generator(bg)
+
+    def t_figure(self, h: dict, depth: int) -> FigureData:
+        axes = []
+        for a in _need(h, "axes", list):
+            if type(a) is not dict:
+                raise ProtocolError("figure axes must be dicts")
+            lines = tuple(
+                LineData(self._float_array(ln["x"], depth), self._float_array(ln["y"], depth),
+                         _need(ln, "label", str))
+                for ln in _need(a, "lines", list)
+            )
+            collections = tuple(
+                CollectionData(_need(c, "kind", str), _need(c, "n_offsets", int),
+                               None if c["offsets"] is None else self._float_array(
+                                   c["offsets"], depth))
+                for c in _need(a, "collections", list)
+            )
+            legend = _need(a, "legend_texts", list)
+            if any(type(s) is not str for s in legend):
+                raise ProtocolError("legend texts must be str")
+            axes.append(AxesData(
+                xscale=_need(a, "xscale", str), yscale=_need(a, "yscale", str),
+                title=_need(a, "title", str), xlabel=_need(a, "xlabel", str),
+                ylabel=_need(a, "ylabel", str), lines=lines, collections=collections,
+                n_contour_sets=_need(a, "n_contour_sets", int),
+                n_images=_need(a, "n_images", int), n_patches=_need(a, "n_patches", int),
+                legend_texts=tuple(legend),
+            ))
+        return FigureData(tuple(axes))
+
+    def _float_array(self, h: Any, depth: int) -> np.ndarray:
+        if type(h) is not dict or h.get("t") != "nd":
+            raise ProtocolError("figure data must be arrays")
+        return self.t_nd(h, depth)
+
+
+def _need(h: Any, key: str, typ: type) -> Any:
+    if type(h) is not dict:
+        raise ProtocolError(f"expected an object with {key!r}")
+    v = h.get(key)
+    if type(v) is not typ:
+        raise ProtocolError(f"field {key!r} must be {typ.__name__}, got {type(v).__name__}")
+    return v
+
+
+_NPY_HEADER = re.compile(
+    r"\{'descr': '([<>|=][biufcUS][0-9]{0,6})', 'fortran_order': (True|False), "
+    r"'shape': \(((?:[0-9]{1,19}, ?)*[0-9]{0,19})\), \} *\n"
+)
+
+
+def _parse_npy_header(text: bytes) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The header of a ``.npy`` file in exactly the form `_npy_bytes` writes (and
+    ``np.save`` writes for plain arrays); anything else is refused."""
+    m = _NPY_HEADER.fullmatch(text.decode("latin1"))
+    if m is None:
+        raise ProtocolError("bad .npy header")
+    try:
+        dtype = np.dtype(m.group(1))
+    except TypeError:
+        raise ProtocolError(f"bad .npy dtype {m.group(1)!r}") from None
+    shape = tuple(_int(n) for n in m.group(3).replace(" ", "").split(",") if n)
+    return shape, m.group(2) == "True", dtype
+
+
+def read_npy(blob: Any) -> np.ndarray:
+    """Parse one ``.npy`` blob into a fresh, writable, native-endian array.
+
+    Refuses pickles, object/structured dtypes, Fortran/C order mismatches in size, and any
+    blob whose data length does not match its header exactly.
+    """
+    mv = memoryview(blob).cast("B")
+    if len(mv) < 10 or bytes(mv[:6]) != b"\x93NUMPY":
+        raise ProtocolError("array blob is not a .npy file")
+    major = mv[6]
+    if major == 1:
+        start = 10 + int.from_bytes(mv[8:10], "little")
+    elif major == 2:
+        start = 12 + int.from_bytes(mv[8:12], "little")
+    else:
+        raise ProtocolError(f"unsupported .npy version {major}")
+    if start > len(mv) or start > 65536:
+        raise ProtocolError("array blob header is truncated or too long")
+    shape, fortran, dtype = _parse_npy_header(bytes(mv[10 if major == 1 else 12:start]))
+    if (dtype.kind not in ALLOWED_KINDS or dtype.hasobject or dtype.fields is not None
+            or dtype.subdtype is not None or dtype.itemsize == 0):
+        raise ProtocolError(f"array dtype {dtype} is not allowed")
+    if type(shape) is not tuple or any(type(n) is not int or n < 0 for n in shape):
+        raise ProtocolError(f"bad array shape {shape!r}")
+    count = 1
+    for n in shape:
+        count *= n
+    if count * dtype.itemsize != len(mv) - start:
+        raise ProtocolError(
+            f"array blob holds {len(mv) - start} bytes, its header says {count * dtype.itemsize}"
+        )
+    if count == 0:
+        arr = np.empty(shape, dtype)
+    else:
+        flat = np.frombuffer(mv, dtype=dtype, count=count, offset=start)
+        arr = flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
+        arr = arr.copy(order="K")
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
+# --------------------------------------------------------------------------------- framing
+
+
+def pack_frame(msg: dict, blobs: list = ()) -> list:
+    """Serialise a message dict and its blobs into buffers to write in order.
+
+    Raises
+    ------
+    UnsupportedValue
+        If the frame would not fit in a u32 length.
+    """
+    sizes = [memoryview(b).nbytes for b in blobs]
+    head = _json_dumps({**msg, "blobs": sizes})
+    head_bytes = head.encode("ascii")
+    total = 4 + _len(head_bytes) + sum(sizes)
+    if total > _MAX_U32:
+        raise UnsupportedValue(f"{total} bytes of data", "", "the limit is 4 GiB per message")
+    return [_U32.pack(total) + _U32.pack(_len(head_bytes)) + head_bytes, *blobs]
+
+
+def unpack_payload(payload: Any) -> tuple[dict, list]:
+    """Split a frame payload (everything after the u32 length) into (message, blobs)."""
+    mv = memoryview(payload).cast("B")
+    if len(mv) < 4:
+        raise ProtocolError("frame too short")
+    hlen = _U32.unpack(mv[:4])[0]
+    if hlen > len(mv) - 4:
+        raise ProtocolError("frame header length exceeds the frame")
+    try:
+        msg = _json_loads(bytes(mv[4:4 + hlen]).decode("ascii"))
+    except (ValueError, RecursionError) as e:
+        raise ProtocolError(f"frame header is not valid JSON ({type(e).__name__})") from None
+    if type(msg) is not dict or type(msg.get("blobs")) is not list:
+        raise ProtocolError("frame header must be an object with a 'blobs' list")
+    sizes = msg.pop("blobs")
+    if any(type(s) is not int or s < 0 for s in sizes):
+        raise ProtocolError("blob sizes must be non-negative integers")
+    if 4 + hlen + sum(sizes) != len(mv):
+        raise ProtocolError(
+            f"frame holds {len(mv)} bytes, its header accounts for {4 + hlen + sum(sizes)}"
+        )
+    blobs, pos = [], 4 + hlen
+    for s in sizes:
+        blobs.append(mv[pos:pos + s])
+        pos += s
+    return msg, blobs
+
+
+class FrameReader:
+    """Incremental reader of frames from a non-blocking byte stream, with a size cap.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Frames whose declared length exceeds this are refused with `ProtocolError`.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._head = bytearray()
+        self._body: bytearray | None = None
+        self._filled = 0
+
+    def wanted(self) -> int:
+        """How many bytes are needed to make progress (a read size hint)."""
+        if self._body is None:
+            return 4 - len(self._head)
+        return len(self._body) - self._filled
+
+    def feed(self, data: bytes) -> list[bytearray]:
+        """Add bytes; return the payloads of the frames completed by them."""
+        out = []
+        mv = memoryview(data)
+        while mv:
+            if self._body is None:
+                take = 4 - len(self._head)
+                self._head += mv[:take]
+                mv = mv[take:]
+                if len(self._head) == 4:
+                    n = _U32.unpack(self._head)[0]
+                    self._head = bytearray()
+                    if n > self.max_bytes:
+                        raise ProtocolError(
+                            f"a message of {n} bytes exceeds the limit of {self.max_bytes} bytes"
+                        )
+                    self._body, self._filled = bytearray(n), 0
+            if self._body is not None:
+                take = min(len(mv), len(self._body) - self._filled)
+                self._body[self._filled:self._filled + take] = mv[:take]
+                self._filled += take
+                mv = mv[take:]
+                if self._filled == len(self._body):
+                    out.append(self._body)
+                    self._body = None
+        return out
+
+    def body_view(self) -> memoryview | None:
+        """The unfilled rest of the frame being read, to read into directly (no copies)."""
+        if self._body is None:
+            return None
+        return memoryview(self._body)[self._filled:]
+
+    def advance(self, n: int) -> list[bytearray]:
+        """Record ``n`` bytes written into `body_view`; return the frame if it completed."""
+        self._filled += n
+        if self._body is not None and self._filled == len(self._body):
+            body, self._body = self._body, None
+            return [body]
+        return []
+
+    @property
+    def partial(self) -> bool:
+        """True while a frame has started but not finished."""
+        return bool(self._head) or self._body is not None
+
