@@ -27,7 +27,7 @@ def copy_mlhw_check(dest: Path) -> Path:
     """Write the ``mlhw_check`` package (runner, checks library, errors) into ``dest``."""
     pkg = dest / "mlhw_check"
     pkg.mkdir(parents=True, exist_ok=True)
-    for f in (AUTOGRADER / "student").glob("*.py"):
+    for f in (AUTOGRADER / "mlhw_check").glob("*.py"):
         shutil.copy2(f, pkg / f.name)
     shutil.copy2(AUTOGRADER / "errors.py", pkg / "errors.py")
     checks = AUTOGRADER / "checks"

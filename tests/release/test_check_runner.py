@@ -159,7 +159,7 @@ def test_missing_public_tests_file_never_raises(mlhw_check, solved, tmp_path, mo
 def test_figure_data_reads_lines_and_scales():
     from matplotlib.figure import Figure
 
-    from autograder.student import figure_data
+    from autograder.mlhw_check import figure_data
 
     fig = Figure()
     ax = fig.add_subplot()

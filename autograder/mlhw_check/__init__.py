@@ -25,7 +25,7 @@ from typing import Any
 
 try:  # in the bundle: mlhw_check/errors.py
     from .errors import CheckFailed, MissingName, NotAttempted, StudentError, StudentException
-except ImportError:  # in the repository: autograder/student next to autograder/errors.py
+except ImportError:  # in the repository: autograder/mlhw_check beside autograder/errors.py
     from ..errors import CheckFailed, MissingName, NotAttempted, StudentError, StudentException
 
 __all__ = ["CheckResult", "Student", "TestOutcome", "check", "figure_data", "question"]
