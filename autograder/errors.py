@@ -11,6 +11,10 @@ class CheckFailed(AssertionError):
     """A check found the student's answer wrong; the message is safe to show to the student."""
 
 
+class SubmissionError(Exception):
+    """The file cannot be graded; the message says why and is safe to show to the student."""
+
+
 class StudentError(Exception):
     """Something the student's code did; the message is safe to show to the student.
 

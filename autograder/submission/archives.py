@@ -1,4 +1,4 @@
-"""Submissions as otter-grader and nbgrader hand them in.
+"""Submissions as otter-grader and nbgrader hand them in: zips and folders.
 
 - nbgrader: ``submitted/<student>/<assignment>/<name>.ipynb`` is a plain notebook (its
   ``nbgrader`` cell metadata is ignored by the loader); ``resolve_submission`` returns it.
@@ -6,9 +6,6 @@
   ``.OTTER_LOG`` and other files). ``resolve_submission`` extracts the notebook alone, safely:
   entries with absolute paths, ``..`` or links refuse the archive, sizes are capped before and
   while reading, and nothing but the chosen notebook is written.
-
-``is_tool_cell`` names the cells the tools add to a notebook (otter's set-up, check and
-export cells, nbgrader's locked test cells): they are not the student's code.
 """
 
 from __future__ import annotations
@@ -19,21 +16,16 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
 
-from .submission import MAX_BYTES, SubmissionError
+from autograder.errors import SubmissionError
+
+from .cells import MAX_BYTES
 
 MAX_ZIP_BYTES = 200 * 1024 * 1024  # the archive itself (a PDF may ride along)
 MAX_ENTRIES = 2000
 _CHUNK = 1 << 20
 _SAFE_NAME = re.compile(r"[^\w.\- ]")
-# every line of a cell otter assign writes (set-up, check, check-all and export cells)
-_OTTER_LINE = re.compile(
-    r"\s*(# Initialize Otter|import otter|grader = otter\.Notebook\(.*\)|"
-    r"grader\.check(_all)?\(.*\)|grader\.export\(.*\)|# Save your notebook first, .*)\s*"
-)
 
 
 def resolve_submission(path: str | Path, into: str | Path | None = None) -> Path:
@@ -176,22 +168,3 @@ def _extract(zip_name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, tar
     except SubmissionError:
         target.unlink(missing_ok=True)
         raise
-
-
-def is_tool_cell(cell: Mapping[str, Any]) -> bool:
-    """True for a cell otter-grader or nbgrader added around the student's work: otter's
-    initialisation, ``grader.check``/``export`` cells; nbgrader's locked test cells (graded,
-    not a solution). The grader need not run them: they only check or package the notebook."""
-    if cell.get("cell_type") != "code":
-        return False
-    meta = cell.get("metadata", {}) or {}
-    nbg = meta.get("nbgrader", {}) or {}
-    if nbg.get("grade") and not nbg.get("solution"):
-        return True
-    source = cell.get("source", "")
-    source = "".join(source) if isinstance(source, list) else str(source)
-    lines = [ln for ln in source.splitlines() if ln.strip()]
-    return bool(lines) and all(_OTTER_LINE.fullmatch(ln) for ln in lines)
-
-
-__all__ = ["MAX_ENTRIES", "MAX_ZIP_BYTES", "is_tool_cell", "resolve_submission"]

@@ -1,0 +1,74 @@
+"""Notebooks: read and validated with nbformat, never executed. Code cells become `Cell`s
+(experiment-tagged and tool cells left out); written answers are collected."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from autograder.errors import SubmissionError
+
+from .cells import SKIPPED_TAGS, Cell, Submission, to_python
+from .tool_cells import is_tool_cell
+
+
+def _import_nbformat():
+    """nbformat without jsonschema's checkers of string formats: when installed, those cost
+    ~40 ms per command (rfc3987_syntax builds a parser for seconds) and nbformat's schema
+    uses no format. They are hidden only while nbformat is first imported."""
+    checkers = ("rfc3987_syntax", "rfc3987", "rfc3986_validator", "rfc3339_validator",
+                "webcolors", "jsonpointer", "uri_template", "isoduration", "fqdn")
+    hidden = [name for name in checkers if name not in sys.modules]
+    sys.modules.update(dict.fromkeys(hidden))  # type: ignore[arg-type]
+    try:
+        import nbformat
+    finally:
+        for name in hidden:
+            sys.modules.pop(name, None)
+    return nbformat
+
+
+nbformat = _import_nbformat()
+
+
+def read_notebook(path: Path, text: str) -> Submission:
+    """The gradable cells and written answers of a notebook file's ``text``."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(
+            f"{path.name} is not a Jupyter notebook: it is not valid JSON ({exc.msg} at line "
+            f"{exc.lineno}). Was it saved completely? Re-save it from Jupyter and submit again."
+        ) from None
+    if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
+        raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (it has no cells)")
+    major = raw.get("nbformat")
+    if major not in (3, 4):
+        raise SubmissionError(
+            f"{path.name} uses notebook format {major!r}; only nbformat 3 and 4 are supported"
+        )
+    notes: list[str] = []
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types for broken files
+        raise SubmissionError(f"{path.name} could not be read as a notebook: {exc}") from None
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        notes.append(f"the notebook does not fully follow the nbformat schema ({exc.message}); graded anyway")
+    cells, skipped, written = [], [], {}
+    for index, cell in enumerate(nb.cells):
+        tags = frozenset(cell.get("metadata", {}).get("tags", []))
+        question = cell.get("metadata", {}).get("mlhw", {}).get("written")
+        if cell.cell_type == "markdown" and question:
+            written[str(question)] = cell.source
+        if cell.cell_type != "code":
+            continue
+        if tags & SKIPPED_TAGS:
+            skipped.append(index)
+            continue
+        if cell.get("metadata", {}).get("mlhw", {}).get("check") or is_tool_cell(cell):
+            continue  # check cells (ours, otter's, nbgrader's tests): the grader runs its own
+        cells.append(Cell(index, to_python(cell.source), tags))
+    return Submission(path, tuple(cells), tuple(skipped), written, tuple(notes))
