@@ -12,8 +12,11 @@ REFERENCE = "mlhw_ref.chain"
 
 def _forward_matches(student, ref, p):
     called = describe_call("chain_forward", {"x": p["x"], "w": p["w"], "b": p["b"]})
-    u, h = student.chain_forward(p["x"], p["w"], p["b"]) if p["b"] is not None \
+    u, h = (
+        student.chain_forward(p["x"], p["w"], p["b"])
+        if p["b"] is not None
         else student.chain_forward(p["x"], p["w"])
+    )
     u_ref, h_ref = ref.chain_forward(p["x"], p["w"], p["b"])
     assert_close(u, u_ref, name="u", called=called)
     assert_close(h, h_ref, name="h", called=called)
@@ -67,8 +70,13 @@ def test_q2_recursion_matches_reference(student, ref, rng):
         p = chain_problem(rng)
         u, h, g = _backward(student, p)
         called = describe_call("chain_backward", {"u": u, "h": h, "y": p["y"], "w": p["w"]})
-        assert_close_or_diagnose(g, ref.chain_backward(u, h, p["y"], p["w"]),
-                                 backward_mistakes(u, h, p["y"], p["w"]), name="g", called=called)
+        assert_close_or_diagnose(
+            g,
+            ref.chain_backward(u, h, p["y"], p["w"]),
+            backward_mistakes(u, h, p["y"], p["w"]),
+            name="g",
+            called=called,
+        )
 
 
 @pytest.mark.question("q2", points=5)
@@ -77,8 +85,9 @@ def test_q2_agrees_with_finite_differences(student, ref, rng):
     p = chain_problem(rng, l=int(rng.integers(3, 12)))
     u, h, g = _backward(student, p)
     dw = np.einsum("km,km->k", h[:-1], np.asarray(g, dtype=float))
-    check_gradient(lambda w: ref.chain_cost(p["x"], p["y"], w), dw, p["w"],
-                   name="h_{k-1}^T g_k from your g")
+    check_gradient(
+        lambda w: ref.chain_cost(p["x"], p["y"], w), dw, p["w"], name="h_{k-1}^T g_k from your g"
+    )
 
 
 @pytest.mark.question("q3", points=10)

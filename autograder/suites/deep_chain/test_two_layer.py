@@ -31,8 +31,11 @@ def _problem(rng):
     while h == c or m == c:  # distinct sizes make transposes and wrong products detectable
         c = int(rng.integers(2, 9))
     return {
-        "X": rng.normal(size=(m, d)), "W1": rng.normal(size=(d, h)) / np.sqrt(d),
-        "b": rng.normal(size=h), "W2": rng.normal(size=(h, c)), "Y": rng.normal(size=(c, m)),
+        "X": rng.normal(size=(m, d)),
+        "W1": rng.normal(size=(d, h)) / np.sqrt(d),
+        "b": rng.normal(size=h),
+        "W2": rng.normal(size=(h, c)),
+        "Y": rng.normal(size=(c, m)),
     }
 
 
@@ -55,10 +58,14 @@ def test_q6_G2(student, ref, rng):
     p = _problem(rng)
     G2 = _student_grads(student, p, act)[0]
     expected = -p["Y"].T / p["X"].shape[0]
-    mistakes = [(Mistake("no 1/m", "your G2 is missing the factor 1/m", None), -p["Y"].T),
-                (Mistake("not transposed", "G2 must be (m, c): -(1/m) Y^T, transposed", None),
-                 -p["Y"] / p["X"].shape[0]),
-                (Mistake("sign", "G2 has the wrong sign: J = -(1/m) tr(U2 Y)", None), -expected)]
+    mistakes = [
+        (Mistake("no 1/m", "your G2 is missing the factor 1/m", None), -p["Y"].T),
+        (
+            Mistake("not transposed", "G2 must be (m, c): -(1/m) Y^T, transposed", None),
+            -p["Y"] / p["X"].shape[0],
+        ),
+        (Mistake("sign", "G2 has the wrong sign: J = -(1/m) tr(U2 Y)", None), -expected),
+    ]
     assert_close_or_diagnose(G2, expected, mistakes, name="G2", called=_called(p, act))
 
 
@@ -72,9 +79,17 @@ def test_q6_G1_for_any_activation(student, ref, rng):
         G1_ref = ref.two_layer_grads(p["X"], p["W1"], p["b"], p["W2"], p["Y"], phi, dphi)[1]
         U1 = p["X"] @ p["W1"] + p["b"]
         G2 = -p["Y"].T / p["X"].shape[0]
-        mistakes = [(Mistake("phi instead of phi'", "you multiplied by phi(U1); G1 needs the "
-                             "derivative phi'(U1)", None), phi(U1) * (G2 @ p["W2"].T)),
-                    (Mistake("missing phi'", "G1 is missing the factor phi'(U1)", None), G2 @ p["W2"].T)]
+        mistakes = [
+            (
+                Mistake(
+                    "phi instead of phi'",
+                    "you multiplied by phi(U1); G1 needs the derivative phi'(U1)",
+                    None,
+                ),
+                phi(U1) * (G2 @ p["W2"].T),
+            ),
+            (Mistake("missing phi'", "G1 is missing the factor phi'(U1)", None), G2 @ p["W2"].T),
+        ]
         assert_close_or_diagnose(G1, G1_ref, mistakes, name=f"G1 ({act})", called=_called(p, act))
 
 
