@@ -8,6 +8,11 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).parent / "deep_chain"
+# The example class (`mlhw demo`) lives beside the assignment; its cases' expected grades
+# point there (tests/submissions/deep_chain/<case>.expected.toml, `notebook = ...`).
+EXAMPLES = Path(__file__).parents[2] / "assignments" / "deep_chain" / "examples"
+EXAMPLE_CASES = {"solution", "loops_float32", "partial", "mistake_forgot_1_over_m",
+                 "mistake_off_by_one", "hostile_monkeypatch", "hostile_fake_results"}
 
 IMPORTS = "%matplotlib inline\nimport numpy as np\nimport sympy as sp\nfrom matplotlib.figure import Figure"
 
@@ -173,6 +178,46 @@ def chain_gradients(h, g):
     "mistake_off_by_one": {"backward": BACKWARD.replace("g[k] * w[k]", "g[k] * w[k - 1]")},
     "mistake_sum_not_product": {"backward": BACKWARD.replace("dt[k - 1] * g[k] * w[k]", "np.dot(dt[k - 1], g[k]) * w[k]")},
     "mistake_two_layer_phi": {"two_layer": TWO_LAYER.replace("dphi(U1) * (G2", "phi(U1) * (G2")},
+    # The 1/m forgotten inside train_chain's own gradient (its helpers are right): q4 only.
+    "mistake_inline_forgot_1_over_m": {"train": TRAIN.replace(
+        "        dw, db = chain_gradients(h, chain_backward(u, h, y, w))\n", """\
+        m = len(x)
+        g = np.zeros_like(u)
+        g[-1] = (1.0 - h[-1] ** 2) * (h[-1] - y)  # the 1/m is missing
+        for k in range(len(w) - 1, 0, -1):
+            g[k - 1] = (1.0 - h[k] ** 2) * g[k] * w[k]
+        dw, db = np.sum(h[:-1] * g, axis=1), np.sum(g, axis=1)
+""")},
+    # The 1/m forgotten in chain_backward, which the loops call by other names: q2 only.
+    "mistake_forgot_1_over_m_alias": {
+        "backward": BACKWARD.replace(" / m\n", "\n") + "\n\nbackprop = chain_backward\n",
+        "train": TRAIN.replace("chain_backward(u, h, y, w)", "backprop(u, h, y, w)"),
+        "trace": TRACE.replace("chain_backward(u, h, y, w0)", "backprop(u, h, y, w0)")},
+    # chain_forward ignores the bias: q1's bias test only (train_chain is right with a right one).
+    "mistake_forward_ignores_bias": {"forward": FORWARD.replace(" + (0.0 if b is None else b[k])", "")},
+    # chain_gradients sums g over the layers for db: q3 only.
+    "mistake_gradients_db_axis": {"gradients": GRADIENTS.replace("np.sum(g, axis=1)", "np.sum(g, axis=0)")},
+    # chain_backward not written yet; train_chain and first_iteration_trace are: q2 only.
+    "partial_backward_stub": {"backward": STUB.format(name="chain_backward")},
+    # Plots that draw something else than the data (score 100 before: only axes and line
+    # counts were checked): q8 only.
+    "plots_not_the_data": {"plots": PLOTS.replace(
+        "ax.plot(np.arange(len(costs)), costs, label=name)",
+        "ax.plot(np.arange(len(costs)), np.linspace(1, 2, len(costs)), label=name)").replace(
+        'ax.plot(np.abs(h).max(axis=1), label="|h|")', 'ax.plot(np.ones(len(h)), label="|h|")').replace(
+        'np.abs(g).max(axis=1), label="|g|"', 'np.ones(len(g)), label="|g|"')},
+    # A right trace in another style: signed h per example on a linear axis, |g| on a log
+    # axis, in two panels (lost 2 points before).
+    "plots_two_panel_trace": {"plots": PLOTS.split("def plot_trace")[0] + '''def plot_trace(h, g):
+    fig = Figure(figsize=(10, 4))
+    left, right = fig.subplots(1, 2)
+    for i in range(h.shape[1]):
+        left.plot(np.arange(len(h)), h[:, i], label=f"example {i}")
+    left.set_title("h_k (signed)")
+    right.semilogy(np.arange(1, len(g) + 1), np.abs(g))
+    right.set_title("|g_k|")
+    return fig
+'''},
     # Hostile: each replaces one part and keeps the rest correct.
     "hostile_monkeypatch": {"forward": '''
 import builtins
@@ -290,7 +335,7 @@ def main():
     for name, replace in VARIANTS.items():
         nb = notebook(replace, EXTRA_FIRST.get(name))
         nbformat.validate(nb)
-        nbformat.write(nb, HERE / f"{name}.ipynb")
+        nbformat.write(nb, (EXAMPLES if name in EXAMPLE_CASES else HERE) / f"{name}.ipynb")
     (HERE / "broken_not_json.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "def chain_fo')
     (HERE / "broken_empty.ipynb").write_text("")
     (HERE / "broken_not_notebook.ipynb").write_text('{"hello": "world"}')
