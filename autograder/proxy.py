@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from autograder.checks.describe import describe_call, describe_value
+from autograder.checks.mutation import differences, path_text
 from autograder.errors import MissingName, NotAttempted, StudentError, StudentTimeout
 from autograder.worker import CALLABLE, CallOutcome, Worker
 
@@ -178,65 +178,13 @@ def changed_paths(args: tuple, kwargs: dict, args_after: tuple, kwargs_after: di
     """
     out: list[str] = []
     for i, (a, b) in enumerate(zip(args, args_after)):
-        _diff(a, b, f"argument {i + 1}", out)
+        out += [path_text(f"argument {i + 1}", path) for path, _ in differences(a, b)]
     if len(args) != len(args_after):
         out.append("the number of arguments")
     for k, a in kwargs.items():
         if k not in kwargs_after:
             out.append(f"keyword `{k}`")
         else:
-            _diff(a, kwargs_after[k], f"keyword `{k}`", out)
+            where = f"keyword `{k}`"
+            out += [path_text(where, path) for path, _ in differences(a, kwargs_after[k])]
     return tuple(out)
-
-
-def _diff(a: Any, b: Any, where: str, out: list[str]) -> None:
-    if isinstance(a, np.random.Generator) or callable(a):
-        return
-    if isinstance(a, np.ndarray):
-        if not (isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
-                and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")):
-            out.append(where)
-        return
-    if isinstance(a, (list, tuple)):
-        if type(b) is not type(a) or len(a) != len(b):
-            out.append(where)
-            return
-        for i, (x, y) in enumerate(zip(a, b)):
-            _diff(x, y, f"{where}[{i}]", out)
-        return
-    if isinstance(a, dict):
-        if not isinstance(b, dict) or set(a) != set(b):
-            out.append(where)
-            return
-        for k in a:
-            _diff(a[k], b[k], f"{where}[{k!r}]", out)
-        return
-    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
-        return
-    if type(a) is not type(b) or a != b:
-        out.append(where)
-
-
-def describe_value(v: Any) -> str:
-    """A short description for messages: shapes and dtypes, never whole arrays."""
-    if isinstance(v, np.ndarray):
-        return f"array{v.shape} {v.dtype}"
-    if isinstance(v, dict):
-        inner = ", ".join(f"{k}: {describe_value(x)}" for k, x in list(v.items())[:8])
-        return "{" + inner + (", ..." if len(v) > 8 else "") + "}"
-    if isinstance(v, (list, tuple)):
-        inner = ", ".join(describe_value(x) for x in v[:6]) + (", ..." if len(v) > 6 else "")
-        return f"[{inner}]" if isinstance(v, list) else f"({inner}{',' if len(v) == 1 else ''})"
-    if isinstance(v, np.random.Generator):
-        return "Generator"
-    if callable(v):
-        return getattr(v, "__name__", "function")
-    text = repr(v)
-    return text if len(text) <= 30 else text[:27] + "..."
-
-
-def describe_call(name: str, args: tuple, kwargs: dict) -> str:
-    """``e_step(array(3, 4) float64, array(4, 5) float64)``."""
-    parts = [describe_value(a) for a in args] + [f"{k}={describe_value(v)}"
-                                                 for k, v in kwargs.items()]
-    return f"{name}({', '.join(parts)})"

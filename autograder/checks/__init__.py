@@ -1,18 +1,10 @@
 """The checks hidden suites use: each raises CheckFailed with a message safe to show students."""
 
 from ..errors import CheckFailed
-from .arrays import (
-    FLOAT32_RTOL,
-    assert_close,
-    assert_finite,
-    assert_not_mutated,
-    assert_shape,
-    describe_call,
-    describe_value,
-    mismatch,
-)
+from .arrays import FLOAT32_RTOL, assert_close, assert_finite, assert_shape, mismatch
 from .choice import assert_choice
 from .concurrent import alongside
+from .describe import describe_call, describe_value
 from .figures import assert_figure
 from .gradients import check_gradient, numerical_gradient, relative_error
 from .mistakes import (
@@ -21,6 +13,7 @@ from .mistakes import (
     diagnose,
     ratio_diagnosis,
 )
+from .mutation import assert_not_mutated
 from .statistics import (
     assert_mean_close,
     assert_normal,

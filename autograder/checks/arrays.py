@@ -19,97 +19,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import CheckFailed
+from .describe import format_index, format_value, what_is, with_call
 
 FLOAT32_RTOL = 1e-5
-MAX_MESSAGE = 2_000
 _MAX_BLOCKS = 3
-
-
-def _fmt(x: Any) -> str:
-    if isinstance(x, bool | np.bool_):
-        return str(bool(x))
-    if isinstance(x, int | np.integer):
-        return str(int(x))
-    if isinstance(x, complex | np.complexfloating):
-        return f"{complex(x):.6g}"
-    try:
-        return f"{float(x):.7g}"
-    except (TypeError, ValueError):
-        return _short(repr(x))
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _index(idx: tuple[int, ...]) -> str:
-    return "[" + ", ".join(str(int(i)) for i in idx) + "]"
-
-
-def describe_value(value: Any) -> str:
-    """A short description of a value: shape for arrays, the value for small scalars."""
-    if isinstance(value, np.ndarray):
-        dtype = "" if value.dtype == np.float64 else f" {value.dtype}"
-        return f"{tuple(value.shape)}{dtype}"
-    if value is None or isinstance(value, bool | int | float | complex | np.number | np.bool_):
-        return _fmt(value) if value is not None else "None"
-    if isinstance(value, str):
-        return repr(_short(value, 20))
-    if isinstance(value, Mapping):
-        keys = list(value)
-        inner = ", ".join(f"{k} {describe_value(value[k])}" for k in keys[:4])
-        return "{" + inner + (", ..." if len(keys) > 4 else "") + "}"
-    if isinstance(value, list | tuple):
-        if len(value) <= 4:
-            inner = ", ".join(describe_value(v) for v in value)
-            return f"[{inner}]" if isinstance(value, list) else f"({inner})"
-        return f"{type(value).__name__} of {len(value)}"
-    if isinstance(value, np.random.Generator):
-        return "rng"
-    if callable(value):
-        return f"<function {getattr(value, '__name__', type(value).__name__)}>"
-    return f"<{type(value).__name__}>"
-
-
-def describe_call(
-    name: str, args: Mapping[str, Any] | Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None
-) -> str:
-    """``"chain_backward(u (100, 5), h (101, 5), y (5,), w (100,))"``: a call by its shapes.
-
-    ``args`` is either a mapping from parameter names to values or a sequence of positional
-    values; ``kwargs`` are shown as ``key=value``. Arrays appear as their shapes.
-    """
-    parts: list[str] = []
-    named = list(args.items()) if isinstance(args, Mapping) else [(None, a) for a in args]
-    named += list((kwargs or {}).items())
-    for key, value in named:
-        desc = describe_value(value)
-        if key is None:
-            parts.append(desc)
-        elif isinstance(value, np.ndarray):
-            parts.append(f"{key} {desc}")
-        else:
-            parts.append(f"{key}={desc}")
-    return _short(f"{name}({', '.join(parts)})", 300)
-
-
-def _what(value: Any) -> str:
-    if value is None:
-        return "None"
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {tuple(value.shape)} ({value.dtype})"
-    if isinstance(value, bool | np.bool_):
-        return f"{value} (bool)"
-    if isinstance(value, int | float | complex | np.number):
-        return f"{_fmt(value)} ({type(value).__name__})"
-    if isinstance(value, str):
-        return f"the string {_short(repr(value))}"
-    if isinstance(value, list | tuple):
-        n = len(value)
-        return f"a {type(value).__name__} of {n} element{'s' if n != 1 else ''}"
-    if isinstance(value, Mapping):
-        return f"a dict with keys {_short(str(sorted(map(str, value))), 60)}"
-    return f"a {type(value).__name__}"
 
 
 def _is_scalar(value: Any) -> bool:
@@ -182,16 +95,6 @@ def assert_close(
         raise CheckFailed(with_call(problem, called))
 
 
-def with_call(message: str, called: str | None) -> str:
-    """``message`` with a ``called: ...`` line after its first line, capped in length."""
-    if called:
-        first, _, rest = message.partition("\n")
-        message = f"{first}\n  called: {called}" + (f"\n{rest}" if rest else "")
-    if len(message) > MAX_MESSAGE:
-        message = message[: MAX_MESSAGE - 20] + "\n  ... (message cut)"
-    return message
-
-
 Tol = tuple[float, float, bool, bool]
 
 
@@ -204,8 +107,8 @@ def _compare(actual: Any, expected: Any, name: str, tol: Tol) -> list[str]:
             return []
         return [
             (
-                f"{name}: expected {_fmt(expected) if expected is not None else 'None'}, "
-                f"got {_what(actual)}"
+                f"{name}: expected {format_value(expected) if expected is not None else 'None'}, "
+                f"got {what_is(actual)}"
             )
         ]
     if isinstance(expected, Mapping):
@@ -222,7 +125,7 @@ def _compare(actual: Any, expected: Any, name: str, tol: Tol) -> list[str]:
 def _compare_dict(actual: Any, expected: Mapping[Any, Any], name: str, tol: Tol) -> list[str]:
     if not isinstance(actual, Mapping):
         return [
-            f"{name} should be a dict with keys {sorted(map(str, expected))}, got {_what(actual)}"
+            f"{name} should be a dict with keys {sorted(map(str, expected))}, got {what_is(actual)}"
         ]
     missing = [k for k in expected if k not in actual]
     if missing:
@@ -242,7 +145,7 @@ def _compare_seq(actual: Any, expected: Sequence[Any], name: str, tol: Tol) -> l
     kind = "tuple" if isinstance(expected, tuple) else "list"
     if not isinstance(actual, list | tuple):
         hint = " — return all of them, e.g. `return a, b`" if isinstance(actual, np.ndarray) else ""
-        return [f"{name} should be a {kind} of {len(expected)} elements, got {_what(actual)}{hint}"]
+        return [f"{name} should be a {kind} of {len(expected)} elements, got {what_is(actual)}{hint}"]
     if len(actual) != len(expected):
         return [f"{name} should have {len(expected)} elements, got {len(actual)}"]
     out: list[str] = []
@@ -254,13 +157,13 @@ def _compare_seq(actual: Any, expected: Sequence[Any], name: str, tol: Tol) -> l
 def _compare_scalar(actual: Any, expected: Any, name: str, tol: Tol) -> list[str]:
     if isinstance(actual, np.ndarray) and actual.ndim > 0:
         hint = " — return a number, e.g. float(x)" if actual.size == 1 else ""
-        return [f"{name} should be a single number, got {_what(actual)}{hint}"]
+        return [f"{name} should be a single number, got {what_is(actual)}{hint}"]
     if isinstance(actual, bool | np.bool_) or not _is_scalar(actual):
-        return [f"{name} should be a number, got {_what(actual)}"]
+        return [f"{name} should be a number, got {what_is(actual)}"]
     rtol, atol = tol[0], tol[1]
     a, e = np.asarray(actual)[()], np.asarray(expected)[()]
     if np.iscomplexobj(a) and not np.iscomplexobj(e):
-        return [f"{name} should be a real number, got the complex number {_fmt(a)}"]
+        return [f"{name} should be a real number, got the complex number {format_value(a)}"]
     if np.asarray(a).dtype in (np.float32, np.complex64) and tol[2]:
         rtol, atol = max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_RTOL * abs(e))
     a, e = (
@@ -276,7 +179,7 @@ def _compare_scalar(actual: Any, expected: Any, name: str, tol: Tol) -> list[str
     if _finite(a) and _finite(e):
         rel = f"{err / abs(e):.2e}" if e != 0 else "inf"
         extra = f" (abs error {err:.2e}, rel error {rel})"
-    return [f"{name}: expected {_fmt(e)}, got {_fmt(a)}{extra}"]
+    return [f"{name}: expected {format_value(e)}, got {format_value(a)}{extra}"]
 
 
 def _isnan(x: complex) -> bool:
@@ -298,7 +201,7 @@ def _compare_array(actual: Any, expected: np.ndarray, name: str, tol: Tol) -> li
         return [
             (
                 f"{name} should be an array of shape {tuple(expected.shape)}, "
-                f"got {_what(actual)}{hint}"
+                f"got {what_is(actual)}{hint}"
             )
         ]
     kind = actual.dtype.kind
@@ -340,8 +243,8 @@ def _compare_exact(actual: np.ndarray, expected: np.ndarray, name: str) -> list[
     first = tuple(int(i) for i in np.argwhere(bad)[0])
     return [
         (
-            f"{name}: {int(bad.sum())} of {bad.size} entries differ; first at {_index(first)}: "
-            f"expected {_fmt(expected[first])}, got {_fmt(actual[first])}"
+            f"{name}: {int(bad.sum())} of {bad.size} entries differ; first at {format_index(first)}: "
+            f"expected {format_value(expected[first])}, got {format_value(actual[first])}"
         )
     ]
 
@@ -370,7 +273,7 @@ def _compare_values(
         first = tuple(int(i) for i in np.argwhere(nan_a | inf_a)[0])
         lines.append(
             f"  {int(nan_a.sum())} NaN and {int(inf_a.sum())} inf entries where the "
-            f"expected values are finite (first at {_index(first)})"
+            f"expected values are finite (first at {format_index(first)})"
         )
     lines.append(
         f"  {n_bad} of {bad.size} entries differ (rtol {rtol:.0e}, atol {atol:.0e}); "
@@ -380,8 +283,8 @@ def _compare_values(
         ratio = np.where(bad, np.where(both, err / allowed, np.inf), -1.0)
     worst = np.unravel_index(int(np.argmax(ratio)), bad.shape) if bad.ndim else ()
     worst = tuple(int(i) for i in worst)
-    where = f"at {_index(worst)}" if worst else "value"
-    lines.append(f"  worst {where}: expected {_fmt(e[worst])}, got {_fmt(a[worst])}")
+    where = f"at {format_index(worst)}" if worst else "value"
+    lines.append(f"  worst {where}: expected {format_value(e[worst])}, got {format_value(a[worst])}")
     finite_bad = bad & both
     if finite_bad.any():
         abs_err = float(err[finite_bad].max())
@@ -401,7 +304,7 @@ def assert_shape(
     if not isinstance(actual, np.ndarray):
         raise CheckFailed(
             with_call(
-                f"{name} should be an array of shape {_shape_text(want)}, got {_what(actual)}",
+                f"{name} should be an array of shape {_shape_text(want)}, got {what_is(actual)}",
                 called,
             )
         )
@@ -439,7 +342,7 @@ def _nonfinite(value: Any, name: str) -> list[str]:
         bad = ~np.isfinite(value)
         if bad.any():
             first = tuple(int(i) for i in np.argwhere(bad)[0]) if value.ndim else ()
-            where = f" (first at {_index(first)})" if first else ""
+            where = f" (first at {format_index(first)})" if first else ""
             return [
                 (
                     f"{name} has {int(np.isnan(value).sum())} NaN and "
@@ -447,66 +350,5 @@ def _nonfinite(value: Any, name: str) -> list[str]:
                 )
             ]
     elif isinstance(value, float | complex | np.inexact) and not np.isfinite(value):
-        return [f"{name} is {_fmt(value)}"]
+        return [f"{name} is {format_value(value)}"]
     return []
-
-
-def assert_not_mutated(
-    before: Sequence[Any] | Mapping[str, Any],
-    after: Sequence[Any] | Mapping[str, Any],
-    names: Sequence[str] | None = None,
-    *,
-    called: str | None = None,
-) -> None:
-    """Raise CheckFailed if a function changed an argument in place.
-
-    ``before``/``after`` are the arguments before and after the call, as sequences (named by
-    ``names``) or as mappings from names to values.
-    """
-    if isinstance(before, Mapping):
-        pairs = [(k, before[k], after[k]) for k in before]  # type: ignore[index]
-    else:
-        labels = list(names) if names is not None else [f"#{i + 1}" for i in range(len(before))]
-        pairs = list(zip(labels, before, after, strict=True))
-    who = called or "your function"
-    for label, old, new in pairs:
-        changed = _changes(old, new)
-        if changed is not None:
-            how = (
-                f"work on a copy (e.g. {label} = {label}.copy())"
-                if isinstance(old, np.ndarray)
-                else "build new arrays instead of updating these (e.g. W = W - lr * dW, "
-                "not W -= lr * dW)"
-            )
-            raise CheckFailed(
-                f"{who} changed its argument {label!r} in place{changed}. "
-                f"Functions must not modify their inputs: {how}."
-            )
-
-
-def _changes(old: Any, new: Any) -> str | None:
-    if isinstance(old, np.ndarray):
-        if not isinstance(new, np.ndarray) or new.shape != old.shape:
-            return " (its shape or type changed)"
-        if old.dtype.kind in "fc":
-            diff = ~((old == new) | (np.isnan(old) & np.isnan(new)))
-        else:
-            diff = old != new
-        return f" ({int(diff.sum())} of {old.size} entries changed)" if diff.any() else None
-    if isinstance(old, Mapping):
-        if not isinstance(new, Mapping) or set(old) != set(new):
-            return " (keys were added or removed)"
-        for key in old:
-            sub = _changes(old[key], new[key])
-            if sub is not None:
-                return f" (entry {key!r}: {sub.strip()[1:-1]})"
-        return None
-    if isinstance(old, list):
-        if not isinstance(new, list) or len(old) != len(new):
-            return " (elements were added or removed)"
-        for i, (o, n) in enumerate(zip(old, new)):
-            sub = _changes(o, n)
-            if sub is not None:
-                return f" (element {i}: {sub.strip()[1:-1]})"
-        return None
-    return None

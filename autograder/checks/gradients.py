@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CheckFailed
-from .arrays import with_call
+from .describe import with_call
 from .mistakes import ratio_diagnosis
 
 _MACHINE_EPS = float(np.finfo(np.float64).eps)

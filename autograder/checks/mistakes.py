@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import CheckFailed
-from .arrays import mismatch, with_call
+from .arrays import mismatch
+from .describe import with_call
 
 
 @dataclass(frozen=True)

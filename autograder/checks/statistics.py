@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CheckFailed
-from .arrays import with_call
+from .describe import with_call
 
 MAX_FALSE_FAILURE = 1e-6
 
