@@ -1,5 +1,7 @@
 """`mlhw release`: student versions of an assignment's source notebook.
 
-``source`` parses the instructor's notebook (docs/ASSIGNMENT_FORMAT.md); ``plain`` writes the
-plain bundle (notebook, public tests, ``mlhw_check``); ``cli`` is the click command.
+``source`` parses the instructor's notebook (docs/ASSIGNMENT_FORMAT.md); each format is a
+module with one entry point ``release(name, to) -> Path``: ``plain`` (notebook, public tests,
+``mlhw_check``), ``otter``, ``nbgrader``; ``common`` holds what they share; ``cli`` is the
+click command.
 """

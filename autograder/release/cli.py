@@ -1,7 +1,7 @@
 """`mlhw release NAME --to DIR [--format plain|otter|nbgrader]`.
 
-Each format lives in ``autograder/release/<format>.py``; ``plain`` is
-``release_plain(name, to)``, the others expose ``release(name, to) -> Path``.
+Each format lives in ``autograder/release/<format>.py`` and exposes
+``release(name, to) -> Path``.
 """
 
 from __future__ import annotations
@@ -34,21 +34,16 @@ FORMATS = ("plain", "otter", "nbgrader")
 )
 def release(name: str, to: Path, fmt: str) -> None:
     """Write the student version of assignment NAME (from assignments/NAME/source.ipynb)."""
-    from autograder.release.plain import ReleaseError, release_plain
+    from autograder.release.common import ReleaseError
     from autograder.release.source import SourceError
 
     try:
-        if fmt == "plain":
-            out = release_plain(name, to)
-        else:
-            try:
-                module = importlib.import_module(f"autograder.release.{fmt}")
-            except ModuleNotFoundError:
-                click.echo(
-                    f"mlhw release: the {fmt} format is not available in this version", err=True
-                )
-                sys.exit(2)
-            out = module.release(name, to)
+        module = importlib.import_module(f"autograder.release.{fmt}")
+    except ModuleNotFoundError:
+        click.echo(f"mlhw release: the {fmt} format is not available in this version", err=True)
+        sys.exit(2)
+    try:
+        out = module.release(name, to)
     except (ReleaseError, SourceError) as exc:
         click.echo(f"mlhw release: {exc}", err=True)
         sys.exit(1)

@@ -29,8 +29,9 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from .otter import (
+from .common import (
     PublicTest,
+    ReleaseError,
     carried_test,
     check_no_leaks,
     question_runs,
@@ -39,7 +40,6 @@ from .otter import (
     stub_for,
     support_files,
 )
-from .plain import ReleaseError
 from .source import (
     ANSWER,
     WRITTEN_BEGIN,

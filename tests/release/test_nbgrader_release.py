@@ -193,8 +193,8 @@ def test_filled_submission_scores_full_marks_in_nbgrader_and_in_mlhw(nbgrader_re
 
 
 def test_an_existing_course_of_someone_else_is_left_alone(tmp_path):
+    from autograder.release.common import ReleaseError
     from autograder.release.nbgrader import release_nbgrader
-    from autograder.release.plain import ReleaseError
 
     config = tmp_path / "tiny" / "nbgrader_config.py"
     config.parent.mkdir()

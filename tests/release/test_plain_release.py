@@ -10,13 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from autograder.release.cli import release
-from autograder.release.plain import (
-    ReleaseError,
-    bundle_texts,
-    find_leaks,
-    hidden_test_names,
-    release_plain,
-)
+from autograder.release.common import ReleaseError, bundle_texts, find_leaks, hidden_test_names
+from autograder.release.plain import release_plain
 from autograder.release.source import (
     REPO,
     load_source,
