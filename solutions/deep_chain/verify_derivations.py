@@ -297,6 +297,83 @@ def check_two_layer_matrix_gradients(dphi: Callable[[sp.Expr], sp.Expr] | None =
     _assert_zero(dW2 - H.T * G2, "dJ/dW2")
 
 
+# ------------------------------------------------------------------------------------------
+# Step 5: the derivations questions 2 and 6 grade step by step (the notebook's answers)
+
+# Question 2, one example: h = tanh(u), J = (y - h)^2 / (2m) + (terms free of u).
+G_L_ANSWERS = {
+    "dJ_dh": "(h - y)/m",
+    "dh_du": "1 - h**2",
+    "derivation_g_l": [
+        "g = dJ_dh*dh_du",
+        "g = (h - y)/m*dh_du",
+        "g = (h - y)/m*(1 - tanh(u)**2)",
+        "g = (h - y)*(1 - h**2)/m",
+    ],
+}
+# Question 6 on m = c = 2 (the letter m kept): J = -(1/m) tr(U2 Y).
+G2_ANSWERS = {
+    "trace_U2Y": "U11*Y11 + U12*Y21 + U21*Y12 + U22*Y22",
+    "derivation_G2": [
+        "J = -trace_U2Y/m",
+        "J = -(U11*Y11 + U12*Y21 + U21*Y12 + U22*Y22)/m",
+        "J = U11*(-Y11/m) + U12*(-Y21/m) + U21*(-Y12/m) + U22*(-Y22/m)",
+    ],
+    "G2_entries": ("-Y11/m", "-Y21/m", "-Y12/m", "-Y22/m"),
+}
+
+
+def _rhs(step: str, names: dict[str, sp.Symbol]) -> sp.Expr:
+    return sp.sympify(step.split("=")[1], locals=names)
+
+
+def check_g_l_derivation() -> None:
+    """dJ/dh = (h - y)/m and dh/du = 1 - h^2 by differentiation, and every step of the worked
+    derivation of g_l equals the one before once h = tanh(u) and the two are substituted."""
+    names = {n: sp.Symbol(n, real=True) for n in ("g", "h", "u", "y", "R", "dJ_dh", "dh_du")}
+    names["m"] = sp.Symbol("m", positive=True)
+    h, u, y, m, R = (names[n] for n in ("h", "u", "y", "m", "R"))
+    J = (y - h) ** 2 / (2 * m) + R
+    dJ_dh, dh_du = (sp.sympify(G_L_ANSWERS[n], locals=names) for n in ("dJ_dh", "dh_du"))
+    _assert_zero(sp.diff(J, h) - dJ_dh, "dJ/dh")
+    _assert_zero((sp.diff(sp.tanh(u), u) - dh_du.subs(h, sp.tanh(u))).rewrite(sp.exp), "dh/du")
+    facts = {
+        names["dJ_dh"]: dJ_dh.subs(h, sp.tanh(u)),
+        names["dh_du"]: dh_du.subs(h, sp.tanh(u)),
+        h: sp.tanh(u),
+    }
+    steps = [_rhs(st, names).xreplace(facts) for st in G_L_ANSWERS["derivation_g_l"]]
+    g_l = sp.diff(J.subs(h, sp.tanh(u)), u)  # the definition: g = dJ/du
+    _assert_zero((steps[0] - g_l).rewrite(sp.exp), "the chain rule dJ_dh*dh_du vs dJ/du")
+    for i in range(1, len(steps)):
+        _assert_zero((steps[i] - steps[i - 1]).rewrite(sp.exp), f"g_l step {i + 1}")
+
+
+def check_G2_derivation() -> None:
+    """tr(U2 Y) in components, the worked derivation of J in the entries of U2, and the
+    entries of G2 = dJ/dU2 = -(1/m) Y^T by differentiation (m = c = 2)."""
+    U, Y = _matrix("U", 2, 2), _matrix("Y", 2, 2)
+    names = {s.name: s for s in (*U, *Y)}
+    names.update(
+        m=sp.Symbol("m", positive=True),
+        J=sp.Symbol("J", real=True),
+        trace_U2Y=sp.Symbol("trace_U2Y", real=True),
+    )
+    trace = sp.sympify(G2_ANSWERS["trace_U2Y"], locals=names)
+    _assert_zero(trace - (U * Y).trace(), "tr(U2 Y)")
+    J = -(U * Y).trace() / names["m"]
+    steps = [
+        _rhs(st, names).xreplace({names["trace_U2Y"]: trace}) for st in G2_ANSWERS["derivation_G2"]
+    ]
+    _assert_zero(steps[0] - J, "J = -trace_U2Y/m")
+    for i in range(1, len(steps)):
+        _assert_zero(steps[i] - steps[i - 1], f"G2 step {i + 1}")
+    entries = [sp.sympify(e, locals=names) for e in G2_ANSWERS["G2_entries"]]
+    G2 = sp.Matrix(2, 2, lambda i, j: sp.diff(J, U[i, j]))
+    _assert_zero(sp.Matrix(2, 2, entries) - G2, "G2 entries")
+    _assert_zero(G2 - (-Y.T / names["m"]), "G2 = -(1/m) Y^T")
+
+
 CHECKS: list[tuple[str, Callable[[], None]]] = [
     ("dtanh_is_one_minus_tanh_squared", check_dtanh_is_one_minus_tanh_squared),
     ("stable_sech_squared", check_stable_sech_squared),
@@ -310,6 +387,8 @@ CHECKS: list[tuple[str, Callable[[], None]]] = [
     ("weight_gradients_first_iteration", check_weight_gradients_first_iteration),
     ("stuck_cost_is_one_eighth", check_stuck_cost_is_one_eighth),
     ("two_layer_matrix_gradients", check_two_layer_matrix_gradients),
+    ("g_l_derivation", check_g_l_derivation),
+    ("G2_derivation", check_G2_derivation),
 ]
 
 

@@ -107,6 +107,20 @@ def plot_trace(h, g):
     return fig
 '''
 
+DERIVATIONS = '''
+dJ_dh = "(h - y)/m"
+dh_du = "1 - tanh(u)**2"
+derivation_g_l = ["g = dJ_dh*dh_du", "g = (h - y)/m*dh_du", "g = (h - y)*(1 - h**2)/m"]
+
+trace_U2Y = "U11*Y11 + U12*Y21 + U21*Y12 + U22*Y22"
+derivation_G2 = [
+    "J = -trace_U2Y/m",
+    "J = -(U11*Y11 + U12*Y21 + U21*Y12 + U22*Y22)/m",
+    "J = U11*(-Y11/m) + U12*(-Y21/m) + U21*(-Y12/m) + U22*(-Y22/m)",
+]
+G2_entries = ("-Y11/m", "-Y21/m", "-Y12/m", "-Y22/m")
+'''
+
 EXPERIMENT = '''
 x = np.array([-0.5, 0.5])
 runs = {w: train_chain(x, x, np.full(100, w))[2] for w in (1.0, 5.0, 0.9)}
@@ -117,7 +131,7 @@ WRITTEN = ("At w = 5 every unit is saturated, so tanh' is about 1.8e-4 and the s
            "by 5 sech^2(5) per layer; at w = 0.9 the forward signal itself dies out.")
 
 PARTS = {"forward": FORWARD, "backward": BACKWARD, "gradients": GRADIENTS, "train": TRAIN,
-         "trace": TRACE, "two_layer": TWO_LAYER, "plots": PLOTS}
+         "trace": TRACE, "two_layer": TWO_LAYER, "plots": PLOTS, "derivations": DERIVATIONS}
 
 
 def notebook(replace=None, extra_first=None, written=True):
@@ -172,12 +186,25 @@ def chain_gradients(h, g):
 ''', "trace": TRACE.replace("shrink_factor = 5 * sp.sech(5) ** 2", 'shrink_factor = "20/(exp(5) + exp(-5))**2"')},
     "partial": {"backward": STUB.format(name="chain_backward"), "train": STUB.format(name="train_chain"),
                 "trace": STUB.format(name="first_iteration_trace") + "\nshrink_factor = ...\n",
-                "two_layer": STUB.format(name="two_layer_grads"), "plots": ""},
+                "two_layer": STUB.format(name="two_layer_grads"), "plots": "",
+                "derivations": "\n".join(f"{name} = ..." for name in (
+                    "dJ_dh", "dh_du", "derivation_g_l", "trace_U2Y", "derivation_G2", "G2_entries"))},
     "mistake_forgot_1_over_m": {"backward": BACKWARD.replace(" / m\n", "\n")},
     "mistake_dtanh_of_u": {"backward": BACKWARD.replace("np.tanh(u) ** 2", "u ** 2")},
     "mistake_off_by_one": {"backward": BACKWARD.replace("g[k] * w[k]", "g[k] * w[k - 1]")},
     "mistake_sum_not_product": {"backward": BACKWARD.replace("dt[k - 1] * g[k] * w[k]", "np.dot(dt[k - 1], g[k]) * w[k]")},
     "mistake_two_layer_phi": {"two_layer": TWO_LAYER.replace("dphi(U1) * (G2", "phi(U1) * (G2")},
+    # Derivations: tanh'(u) taken as 1 - u^2 in dh_du and in the steps (the code is right):
+    # q2's dh_du and derivation only.
+    "mistake_derivation_dtanh_of_u": {"derivations": DERIVATIONS.replace(
+        'dh_du = "1 - tanh(u)**2"', 'dh_du = "1 - u**2"').replace(
+        '"g = (h - y)*(1 - h**2)/m"]', '"g = (h - y)*(1 - u**2)/m"]')},
+    # Derivations: the trace of U2 Y taken as the sum of U_ij Y_ij, so G2 comes out as
+    # -(1/m) Y, not transposed (the code is right): q6's derivation answers only.
+    "mistake_derivation_G2_not_transposed": {"derivations": DERIVATIONS.replace(
+        "U12*Y21 + U21*Y12", "U12*Y12 + U21*Y21").replace(
+        "U12*(-Y21/m) + U21*(-Y12/m)", "U12*(-Y12/m) + U21*(-Y21/m)").replace(
+        '("-Y11/m", "-Y21/m", "-Y12/m", "-Y22/m")', '("-Y11/m", "-Y12/m", "-Y21/m", "-Y22/m")')},
     # The 1/m forgotten inside train_chain's own gradient (its helpers are right): q4 only.
     "mistake_inline_forgot_1_over_m": {"train": TRAIN.replace(
         "        dw, db = chain_gradients(h, chain_backward(u, h, y, w))\n", """\

@@ -1,4 +1,7 @@
-"""Questions 1-3: forward pass, backward recursion and weight gradients of the chain."""
+"""Questions 1-3: forward pass, backward recursion and weight gradients of the chain.
+
+Question 2's code is worth 16 of its 20 points; the derivation of g_l the other 4
+(test_derivations.py)."""
 
 import numpy as np
 import pytest
@@ -49,9 +52,9 @@ def _backward(student, p):
     return u, h, g
 
 
-@pytest.mark.question("q2", points=5)
+@pytest.mark.question("q2", points=4)
 def test_q2_output_layer(student, ref, rng):
-    """g_l, the signal at the last layer, is (1/m) tanh'(u_l) (h_l - y)"""
+    """chain_backward: g_l, the signal at the last layer, matches the reference"""
     p = chain_problem(rng)
     u, h, g = _backward(student, p)
     g_ref = ref.chain_backward(u, h, p["y"], p["w"])
@@ -63,7 +66,7 @@ def test_q2_output_layer(student, ref, rng):
     assert_close_or_diagnose(g[-1], g_ref[-1], mistakes, name="g[-1] (= g_l)", called=called)
 
 
-@pytest.mark.question("q2", points=10)
+@pytest.mark.question("q2", points=8)
 def test_q2_recursion_matches_reference(student, ref, rng):
     """chain_backward matches the reference on chains whose weights all differ"""
     for _ in range(3):
@@ -79,7 +82,7 @@ def test_q2_recursion_matches_reference(student, ref, rng):
         )
 
 
-@pytest.mark.question("q2", points=5)
+@pytest.mark.question("q2", points=4)
 def test_q2_agrees_with_finite_differences(student, ref, rng):
     """h_{k-1} . g_k agrees with central finite differences of J in w_k"""
     p = chain_problem(rng, l=int(rng.integers(3, 12)))

@@ -1,4 +1,7 @@
-"""Question 6: backward signals of the two-layer matrix network, for any activation."""
+"""Question 6: backward signals of the two-layer matrix network, for any activation.
+
+The code is worth 16 of the question's 20 points; the derivation of G2 the other 4
+(test_derivations.py)."""
 
 import numpy as np
 import pytest
@@ -51,9 +54,9 @@ def _called(p, name):
     return describe_call("two_layer_grads", {**p, "phi": name, "dphi": f"{name}'"})
 
 
-@pytest.mark.question("q6", points=5)
+@pytest.mark.question("q6", points=4)
 def test_q6_G2(student, ref, rng):
-    """G2 = -(1/m) Y^T"""
+    """two_layer_grads: G2, the derivative of J in U2 (tanh network)"""
     act = "tanh"
     p = _problem(rng)
     G2 = _student_grads(student, p, act)[0]
@@ -69,7 +72,7 @@ def test_q6_G2(student, ref, rng):
     assert_close_or_diagnose(G2, expected, mistakes, name="G2", called=_called(p, act))
 
 
-@pytest.mark.question("q6", points=5)
+@pytest.mark.question("q6", points=4)
 def test_q6_G1_for_any_activation(student, ref, rng):
     """G1 = phi'(U1) * (G2 W2^T) for tanh, sigmoid and softplus"""
     for act in ACTIVATIONS:
@@ -93,7 +96,7 @@ def test_q6_G1_for_any_activation(student, ref, rng):
         assert_close_or_diagnose(G1, G1_ref, mistakes, name=f"G1 ({act})", called=_called(p, act))
 
 
-@pytest.mark.question("q6", points=5)
+@pytest.mark.question("q6", points=4)
 def test_q6_dW1_finite_differences(student, ref, rng):
     """dW1 agrees with central finite differences of J for every activation"""
     for act in ACTIVATIONS:
@@ -106,7 +109,7 @@ def test_q6_dW1_finite_differences(student, ref, rng):
         check_gradient(cost, dW1, p["W1"], name=f"dW1 ({act})")
 
 
-@pytest.mark.question("q6", points=5)
+@pytest.mark.question("q6", points=4)
 def test_q6_db_finite_differences(student, ref, rng):
     """db agrees with central finite differences of J for every activation"""
     for act in ACTIVATIONS:
