@@ -55,7 +55,7 @@ RESULTS = BENCH / "RESULTS_grading.md"
 MLHW = ROOT / ".venv" / "bin" / "mlhw"
 SOLUTION_CANDIDATES = [
     ROOT / "solutions" / "deep_chain" / "solution.ipynb",
-    ROOT / "tests" / "submissions" / "deep_chain" / "solution.ipynb",
+    ROOT / "assignments" / "deep_chain" / "examples" / "solution.ipynb",
 ]
 TIMEOUT = 600
 # a batch measurement: (how, what was graded, total wall s, total CPU s, note)

@@ -13,25 +13,28 @@ import time
 import zipfile
 from pathlib import Path
 
+import corpus
 import pytest
 
 from autograder.batch import digest, find_submissions
 
 CORPUS = Path(__file__).parent.parent / "submissions" / "deep_chain"
+EXAMPLES = Path(__file__).parents[2] / "assignments" / "deep_chain" / "examples"
 MLHW = [sys.executable, "-m", "autograder.cli"]
-# expected totals out of 100 (see tests/grading/test_grade_deep_chain.py for why)
-PARTIAL, READ_SUITES, BROKEN = 20, 70, 0
+# expected totals out of 100, from the corpus (tests/submissions/deep_chain/*.expected.toml)
+PARTIAL, READ_SUITES = (corpus.case("deep_chain", n).total for n in ("partial", "hostile_read_suites"))
+BROKEN = 0
 
 
 def make_class(folder: Path) -> dict[str, float]:
     """Five students in the four layouts grade-class accepts; returns their expected scores."""
     folder.mkdir()
-    shutil.copy(CORPUS / "partial.ipynb", folder / "ann.ipynb")
+    shutil.copy(EXAMPLES / "partial.ipynb", folder / "ann.ipynb")
     nbgrader = folder / "bob" / "deep_chain"  # nbgrader's submitted/<student>/<assignment>/
     nbgrader.mkdir(parents=True)
     shutil.copy(CORPUS / "hostile_read_suites.ipynb", nbgrader / "deep_chain.ipynb")
     with zipfile.ZipFile(folder / "cat.zip", "w") as archive:  # otter's export zip
-        archive.write(CORPUS / "partial.ipynb", "deep_chain.ipynb")
+        archive.write(EXAMPLES / "partial.ipynb", "deep_chain.ipynb")
     shutil.copy(CORPUS / "broken_not_json.ipynb", folder / "dan.ipynb")
     (folder / "eve").mkdir()  # a folder without a notebook
     (folder / "eve" / "notes.txt").write_text("forgot to attach it")
@@ -94,7 +97,7 @@ def test_class_is_graded_in_parallel_with_exact_scores_and_reruns_skip(tmp_path)
 
     again = grade_class(tmp_path / "class", db)
     assert "graded 0, unchanged and skipped 5" in again.stdout
-    shutil.copy(CORPUS / "partial.ipynb", tmp_path / "class" / "dan.ipynb")  # dan resubmits
+    shutil.copy(EXAMPLES / "partial.ipynb", tmp_path / "class" / "dan.ipynb")  # dan resubmits
     third = grade_class(tmp_path / "class", db, "--workers", "1")
     assert "graded 1, unchanged and skipped 4" in third.stdout
     assert gradebook(db) == expected | {"dan": PARTIAL}

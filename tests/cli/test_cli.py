@@ -6,10 +6,13 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import corpus
 import pytest
 
 CORPUS = Path(__file__).parent.parent / "submissions" / "deep_chain"
+EXAMPLES = Path(__file__).parents[2] / "assignments" / "deep_chain" / "examples"
 MLHW = [sys.executable, "-m", "autograder.cli"]
+PARTIAL = corpus.case("deep_chain", "partial").total
 
 
 def mlhw(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -18,13 +21,13 @@ def mlhw(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_grade_writes_every_format_and_exits_zero(tmp_path):
-    run = mlhw("grade", str(CORPUS / "partial.ipynb"), "--assignment", "deep_chain",
+    run = mlhw("grade", str(EXAMPLES / "partial.ipynb"), "--assignment", "deep_chain",
                "--gradescope", str(tmp_path / "results.json"), "--junit", str(tmp_path / "junit.xml"),
                "--json", str(tmp_path / "full.json"), "--seed", "7")
     assert run.returncode == 0, run.stderr
-    assert "20 / 100" in run.stdout
+    assert f"{PARTIAL:g} / 100" in run.stdout
     gradescope = json.loads((tmp_path / "results.json").read_text())
-    assert gradescope["score"] == 20
+    assert gradescope["score"] == PARTIAL
     assert {t["number"] for t in gradescope["tests"]} >= {"q1.1", "q2.1", "q6.4"}
     assert all(t["name"].split(":")[0] == t["number"].split(".")[0] for t in gradescope["tests"]
                if "number" in t and t["number"].startswith("q"))
@@ -36,13 +39,13 @@ def test_grade_writes_every_format_and_exits_zero(tmp_path):
 
 @pytest.mark.slow
 def test_fail_under_sets_exit_code_one():
-    run = mlhw("grade", str(CORPUS / "partial.ipynb"), "-a", "deep_chain", "--fail-under", "50", "-q")
+    run = mlhw("grade", str(EXAMPLES / "partial.ipynb"), "-a", "deep_chain", "--fail-under", "50", "-q")
     assert run.returncode == 1
-    assert "20 / 100" in run.stdout
+    assert f"{PARTIAL:g} / 100" in run.stdout
 
 
 def test_unknown_assignment_is_a_grader_failure():
-    run = mlhw("grade", str(CORPUS / "solution.ipynb"), "-a", "no_such_thing")
+    run = mlhw("grade", str(EXAMPLES / "solution.ipynb"), "-a", "no_such_thing")
     assert run.returncode == 3
     assert "unknown assignment 'no_such_thing'" in run.stderr
     assert "deep_chain" in run.stderr
@@ -71,9 +74,7 @@ def test_demo_grades_the_example_class(tmp_path):
     assert "solution" in run.stdout
     scores = {p.parent.name: json.loads(p.read_text())["score"]
               for p in tmp_path.glob("deep_chain/*/results.json")}
-    assert scores["solution"] == 100 and scores["partial"] == 20
-    assert scores["hostile_fake_results"] == 70
+    assert scores == {c.name: c.total for c in corpus.example_class("deep_chain")}
     sigmoid = {p.parent.name: json.loads(p.read_text())["score"]
                for p in tmp_path.glob("sigmoid_mlp/*/results.json")}
-    assert sigmoid == {"solution": 100, "partial": 26.25, "mistake_he_sqrt": 97,
-                       "mistake_missing_dsigmoid": 74, "hostile_monkeypatch": 64}
+    assert sigmoid == {c.name: c.total for c in corpus.example_class("sigmoid_mlp")}
