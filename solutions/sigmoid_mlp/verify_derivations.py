@@ -156,6 +156,60 @@ def check_he_std_is_square_root() -> None:
     assert sp.simplify(std - ANSWERS["sigma_sq"]) != 0, "std and variance should differ"
 
 
+# The same derivation in the form question 3 grades: expectations as named symbols, the
+# stated rules (linearity over the n terms, independence, zero mean) as substitutions.
+E = {name: sp.Symbol(name, positive=True) for name in ("E_z2", "E_w2", "E_h2", "Var_a", "Var_z", "s")}
+E |= {name: sp.Symbol(name, real=True) for name in ("E_z", "E_w", "E_h", "E_hh")}
+GRADED_RULES = {
+    "linearity": {E["E_z"]: n * E["E_w"] * E["E_h"],  # independence already applied
+                  E["E_z2"]: n * E["E_w2"] * E["E_h2"] + n * (n - 1) * E["E_w"] ** 2 * E["E_hh"]},
+    "zero mean": {E["E_w"]: 0, E["E_w2"]: E["s"] ** 2},
+}
+# The worked answers of question 3 (the grader compares its own copies of these).
+DERIVATION_ANSWERS = {
+    "relu_second_moment": E["Var_a"] / 2,
+    "derivation_var_z": [
+        "Var_z = E_z2 - E_z**2",
+        "Var_z = n*E_w2*E_h2 + n*(n - 1)*E_w**2*E_hh - (n*E_w*E_h)**2",
+        "Var_z = n*s**2*E_h2",
+    ],
+    "derivation_sigma_sq": ["Var_z = Var_a", "n*s**2*E_h2 = Var_a", "n*s**2*Var_a/2 = Var_a",
+                            "s**2 = 2/n"],
+}
+
+
+def _rhs(step: str) -> sp.Expr:
+    """The side of ``"Var_z = ..."`` that is not Var_z (the steps of derivation_var_z)."""
+    lhs, rhs = step.split("=")
+    return sp.sympify(rhs, locals={**E, "n": n})
+
+
+def check_graded_var_z_steps(steps: list[str] | None = None) -> None:
+    """Each step of derivation_var_z equals the one before once the rules are applied (first
+    linearity and independence, then zero mean), and the last is n s^2 E[h^2]."""
+    steps = DERIVATION_ANSWERS["derivation_var_z"] if steps is None else steps
+    resolved = []
+    for step in steps:
+        value = _rhs(step)
+        for rules in GRADED_RULES.values():
+            value = value.xreplace(rules)
+        resolved.append(sp.expand(value))
+    for i in range(1, len(resolved)):
+        _assert_zero(resolved[i] - resolved[i - 1], f"step {i + 1} of derivation_var_z")
+    _assert_zero(_rhs(steps[-1]) - n * E["s"] ** 2 * E["E_h2"], "the last step of derivation_var_z")
+
+
+def check_graded_sigma_sq_steps(relu_second_moment: sp.Expr | None = None) -> None:
+    """derivation_sigma_sq: with Var(z) = n s^2 E[h^2] and E[h^2] = relu_second_moment, every
+    step has the one positive solution s^2 = 2/n."""
+    moment = DERIVATION_ANSWERS["relu_second_moment"] if relu_second_moment is None else relu_second_moment
+    facts = {E["Var_z"]: n * E["s"] ** 2 * moment, E["E_h2"]: moment}
+    for i, step in enumerate(DERIVATION_ANSWERS["derivation_sigma_sq"], 1):
+        lhs, rhs = (sp.sympify(side, locals={**E, "n": n}) for side in step.split("="))
+        solutions = sp.solve(sp.Eq(lhs, rhs).xreplace(facts), E["s"])
+        assert solutions == [sp.sqrt(2) / sp.sqrt(n)], f"step {i} gives s in {solutions}"
+
+
 # ------------------------------------------------------------------------------------------
 # Step 2: the derivative of the sigmoid and its maximum
 
@@ -314,6 +368,8 @@ CHECKS: list[tuple[str, Callable[[], None]]] = [
     ("preactivation_variance", check_preactivation_variance),
     ("he_variance_preserves_variance", check_he_variance_preserves_variance),
     ("he_std_is_square_root", check_he_std_is_square_root),
+    ("graded_var_z_steps", check_graded_var_z_steps),
+    ("graded_sigma_sq_steps", check_graded_sigma_sq_steps),
     ("dsigmoid_is_s_times_one_minus_s", check_dsigmoid_is_s_times_one_minus_s),
     ("max_dsigmoid", check_max_dsigmoid),
     ("dsigmoid_bound_is_global", check_dsigmoid_bound_is_global),

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks import Mistake
-from autograder.errors import BadReturn, NotAttempted
+from autograder.errors import BadReturn, CheckFailed, NotAttempted
 from mlhw_ref.activations import dsigmoid, sigmoid
 
 KEYS = ("W1", "b1", "W2", "b2", "w3", "b3")
@@ -21,6 +21,21 @@ def answer(student: Any, name: str) -> Any:
         if "ellipsis" in str(exc):
             raise NotAttempted(f"`{name}` is still `...`: not attempted") from None
         raise
+
+
+def stubs_as_failures(check: Any, helpers: Any) -> Any:
+    """``check`` with a helper that is still a stub (NotImplementedError raised by one of
+    ``helpers``, the functions of other questions) reported as a failure, so that
+    `graded_with_lent` lends it; the graded function's own stub stays "not attempted"."""
+    def wrapped(s: Any) -> Any:
+        try:
+            return check(s)
+        except NotAttempted as exc:
+            if any(f"NotImplementedError: {name})" in str(exc) for name in helpers):
+                raise CheckFailed(str(exc)) from None
+            raise
+
+    return wrapped
 
 
 def equivalent(value: Any, expected: str, symbols: dict) -> bool:
@@ -66,6 +81,41 @@ def problem(rng: np.random.Generator, depth: int = 2) -> dict[str, Any]:
     y = rng.integers(0, 2, size=n).astype(float)
     y[:2] = (0.0, 1.0)
     return {"params": network(rng, sizes), "X": rng.normal(0.0, 1.0, size=(n, sizes[0])), "y": y}
+
+
+def extreme_problem(rng: np.random.Generator, depth: int = 2, magnitude: float = 1e4) -> dict[str, Any]:
+    """A network whose pre-activations, in every layer, reach +-``magnitude`` (centred per
+    unit over the examples, so both signs occur), and labels that disagree with the sign of
+    the output logit: every example's loss is about |z|, through log f or log(1 - f)."""
+    D, n = int(rng.integers(3, 8)), int(rng.integers(6, 10))
+    sizes = [D] + [4] * depth + [1]
+    params = network(rng, sizes)
+    X = rng.normal(0.0, 1.0, size=(n, D))
+    h = X
+    for l in range(1, depth + 2):
+        wkey, bkey = (f"W{l}", f"b{l}") if l <= depth else (f"w{l}", f"b{l}")
+        a = h @ params[wkey] + params[bkey]
+        centre = a.mean(axis=0)
+        scale = magnitude / max(float(np.abs(a - centre).max()), 1e-12)
+        params[wkey] = params[wkey] * scale
+        params[bkey] = (params[bkey] - centre) * scale
+        h = sigmoid((a - centre) * scale)
+    params[f"b{depth + 1}"] = float(params[f"b{depth + 1}"])
+    z = X
+    for l in range(1, depth + 1):
+        z = sigmoid(z @ params[f"W{l}"] + params[f"b{l}"])
+    z = z @ params[f"w{depth + 1}"] + params[f"b{depth + 1}"]
+    return {"params": params, "X": X, "y": (z < 0).astype(float), "max_a": magnitude}
+
+
+def backprop_problem(rng: np.random.Generator) -> dict[str, Any]:
+    """A network with many inputs (P > 1,000 parameters) and few examples, on which finite
+    differences need over P calls of the loss and backpropagation a handful."""
+    D, H, n = int(rng.integers(120, 140)), int(rng.integers(6, 9)), 3
+    params = network(rng, [D, H, H, 1])
+    y = np.array([0.0, 1.0, float(rng.integers(0, 2))])
+    return {"params": params, "X": rng.normal(0.0, 1.0, size=(n, D)), "y": y,
+            "size": sum(int(np.size(v)) for v in params.values()), "D": D, "H": H}
 
 
 def backward_variant(params: dict[str, Any], X: np.ndarray, y: np.ndarray, *, mean: bool = False,

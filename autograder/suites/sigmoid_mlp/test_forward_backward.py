@@ -12,7 +12,15 @@ from autograder.checks import (
     describe_call,
 )
 from autograder.errors import CheckFailed, StudentError
-from autograder.suites.sigmoid_mlp.inputs import backward_mistakes, hidden_keys, network, problem
+from autograder.lending import graded_with_lent
+from autograder.suites.sigmoid_mlp.calls import assert_backpropagation
+from autograder.suites.sigmoid_mlp.inputs import (
+    backward_mistakes,
+    extreme_problem,
+    hidden_keys,
+    problem,
+    stubs_as_failures,
+)
 
 REFERENCE = "mlhw_ref.sigmoid_mlp"
 
@@ -47,30 +55,34 @@ def test_q1_loss_is_the_summed_cross_entropy(student, ref, rng):
 
 @pytest.mark.question("q1", points=2)
 def test_q1_stable_for_huge_preactivations(student, ref, rng):
-    """forward and loss stay finite and exact for pre-activations in the thousands (no overflow)"""
-    p = problem(rng)
-    params = network(rng, [p["X"].shape[1], 4, 4, 1], scale=800.0)
-    called = describe_call("forward", {"params": params, "X": p["X"]})
-    outcome = student.forward.outcome(params, p["X"])
-    if "Warning" in outcome.stderr:
-        raise CheckFailed(
-            "forward printed a warning for large pre-activations "
-            f"({outcome.stderr.strip().splitlines()[-1][:100]!r}); compute the sigmoid so that "
-            "exp never overflows, e.g. with exp(-|a|) on each side of 0")
-    f = outcome.value
-    assert_finite(f, name="f", called=called)
-    assert_close(f, ref.forward(params, p["X"]), name="f", called=called, atol=1e-12)
-    called = describe_call("loss", {"params": params, "X": p["X"], "y": p["y"]})
-    outcome = student.loss.outcome(params, p["X"], p["y"])
-    got = outcome.value
-    expected = ref.loss(params, p["X"], p["y"])
-    if "Warning" in outcome.stderr or not np.isfinite(np.asarray(got, dtype=float)).all():
-        raise CheckFailed(
-            f"loss is not stable: with output pre-activations z in the thousands it returned {got!r}"
-            + (" and printed a warning" if "Warning" in outcome.stderr else "")
-            + ". Compute it from the logit z: log f = -log(1 + exp(-z)), "
-            "log(1 - f) = -log(1 + exp(z)), e.g. with np.logaddexp(0, -z)")
-    assert_close(got, expected, name="L", called=called, rtol=1e-7)
+    """forward and loss return finite, exact values for pre-activations up to |a| = 1e4"""
+    # What matters is the result, not a warning: the worker ignores NumPy's warnings, and
+    # correct stable forms such as np.where(a >= 0, 1/(1 + exp(-a)), exp(a)/(1 + exp(a)))
+    # warn (both branches are evaluated) yet return exact values. NaN (inf/inf) or an
+    # infinite loss (log 0) is what loses the points.
+    for depth in (1, 2):
+        p = extreme_problem(rng, depth)
+        params, X, y = p["params"], p["X"], p["y"]
+        called = describe_call("forward", {"params": params, "X": X}) + (
+            f", pre-activations up to |a| = {p['max_a']:g} in every layer")
+        f = student.forward(params, X)
+        try:
+            assert_finite(f, name="f", called=called)
+        except CheckFailed as exc:
+            raise CheckFailed(f"{exc}\nfor large |a| compute the sigmoid without inf/inf or inf - inf, "
+                              "e.g. with e = exp(-|a|): 1/(1 + e) for a >= 0 and e/(1 + e) for a < 0 "
+                              "(the notebook's sigmoid does this)") from None
+        assert_close(f, ref.forward(params, X), name="f", called=called, atol=1e-12)
+        called = describe_call("loss", {"params": params, "X": X, "y": y}) + (
+            f", output logits up to |z| = {p['max_a']:g} on the wrong side of 0")
+        got = student.loss(params, X, y)
+        if not np.isfinite(np.asarray(got, dtype=float)).all():
+            raise CheckFailed(
+                f"loss is not stable: with output logits z of size {p['max_a']:g} it returned {got!r} "
+                "(log of an f that rounded to 0 or 1). Compute it from the logit z: "
+                "-log f = log(1 + exp(-z)), -log(1 - f) = log(1 + exp(z)), e.g. with "
+                f"np.logaddexp(0, -z)\n  called: {called}")
+        assert_close(got, ref.loss(params, X, y), name="L", called=called, rtol=1e-7)
 
 
 # ------------------------------------------------------------------------------------ q2
@@ -121,29 +133,63 @@ def _check_key(student, ref, rng, p, key, grads, called, *, finite_differences=T
                    rtol=1e-4 if float32 else 1e-5, called=called)
 
 
+def _graded(student, ref, check):
+    """``check(s)`` on the student's backward; if it fails, again with `forward` and `loss`
+    (question 1's functions, if backward calls them) lent from the reference."""
+    helpers = {"forward": "q1", "loss": "q1"}
+    return graded_with_lent(student, ref, helpers, stubs_as_failures(check, helpers),
+                            function="your backward")
+
+
+def _backprop_first(student, rng):
+    """The call count on the notebook's own functions, before any lending (numerical
+    differentiation is backward's own mistake: no lent function can make up for it).
+    Returns a check for after the values: the count again, only when it could not be made
+    here (backward raised) or when functions are lent."""
+    counted = assert_backpropagation(student, rng, quiet_errors=True)
+
+    def afterwards(s):
+        if s is not student or not counted:
+            assert_backpropagation(s, rng)
+
+    return afterwards
+
+
 def _key_test(key):
     def test(student, ref, rng):
         p = problem(rng, depth=2)
-        grads, called = _student_grads(student, p)
-        _check_key(student, ref, rng, p, key, grads, called)
+        backprop = _backprop_first(student, rng)
 
-    test.__doc__ = (f"dL/d{key} of the 784-H-H-1 network matches the reference and central "
-                    "finite differences of your loss")
+        def check(s):
+            grads, called = _student_grads(s, p)
+            _check_key(s, ref, rng, p, key, grads, called)
+            backprop(s)
+
+        _graded(student, ref, check)
+
+    test.__doc__ = (f"dL/d{key} of the 784-H-H-1 network, by backpropagation, matches the reference "
+                    "and central finite differences of your loss")
     return pytest.mark.question("q2", points=4)(test)
 
 
 def _key_any_depth_test(key):
     def test(student, ref, rng):
-        for depth in (1, 3):
-            p = problem(rng, depth=depth)
-            grads, called = _student_grads(student, p)
-            for actual_key in hidden_keys(p["params"], key):
-                _check_key(student, ref, rng, p, actual_key, grads, called, finite_differences=False)
+        problems = [problem(rng, depth=depth) for depth in (1, 3)]
+        backprop = _backprop_first(student, rng)
+
+        def check(s):
+            for p in problems:
+                grads, called = _student_grads(s, p)
+                for actual_key in hidden_keys(p["params"], key):
+                    _check_key(s, ref, rng, p, actual_key, grads, called, finite_differences=False)
+            backprop(s)
+
+        _graded(student, ref, check)
 
     role = {"W1": "first-layer weights W1", "b1": "first-layer bias b1",
             "W2": "later hidden weights W2, W3", "b2": "later hidden biases b2, b3",
             "w3": "output weights w(d+1)", "b3": "output bias b(d+1)"}[key]
-    test.__doc__ = f"the gradient of the {role} is right with 1 and 3 hidden layers"
+    test.__doc__ = f"the gradient of the {role}, by backpropagation, is right with 1 and 3 hidden layers"
     return pytest.mark.question("q2", points=1)(test)
 
 

@@ -6,10 +6,12 @@ chosen so that both readings of "learning rate" work: lr = 0.1 on the batch-MEAN
 (the assignment's convention) reaches at least 99.5% here, and so does lr = 0.1 on the
 batch SUM (measured over 8 seeds each); a trainer that does not learn stays near 50%.
 
-Question 4 grades the training loop, not the gradient (question 2 does): a trainer that falls
-short is run again with the reference's `backward` lent in place of the notebook's (see
-`_train_and_score`). The lent function is a stand-in that calls back to the grader and only
-answers during the call it came with, so a notebook cannot keep it for later questions.
+Question 4 grades the training loop, not the functions it calls: a trainer that falls short
+(or raises) is graded again with the functions of other questions that the notebook gets
+wrong (`backward`, q2; `init_params`, q3; `forward` and `loss`, q1) lent from the reference
+(`autograder.lending`), so a mistake there costs its own question only. A lent function is
+a stand-in that calls back to the grader and only answers during the call it came with, so
+a notebook cannot keep it for later questions.
 """
 
 from functools import lru_cache
@@ -18,14 +20,18 @@ import numpy as np
 import pytest
 
 from autograder.checks import describe_call
-from autograder.errors import CheckFailed, StudentError, StudentException
-from autograder.proxy import StudentProxy
+from autograder.errors import CheckFailed, StudentError
+from autograder.lending import LendingView, graded_with_lent
+from autograder.suites.sigmoid_mlp.calls import assert_backpropagation
+from autograder.suites.sigmoid_mlp.inputs import network, problem, stubs_as_failures
 
 REFERENCE = "mlhw_ref.sigmoid_mlp"
 
 MIN_ACCURACY = 0.99
 TRAIN_TIMEOUT = 60
 RUNS = 3
+# The functions of other questions that `train` may call, and the question grading each.
+HELPERS = {"backward": "q2", "init_params": "q3", "forward": "q1", "loss": "q1"}
 
 
 @lru_cache(maxsize=1)
@@ -36,39 +42,108 @@ def _mnist01():
     return as_float(m.X_train), m.y_train.astype(float), as_float(m.X_test), m.y_test.astype(float)
 
 
+def _helper_is_wrong(student, ref, rng, name):
+    """Whether the notebook's `name` fails a quick comparison with the reference (only such
+    helpers are lent: lending a right one would change nothing but the message, which must
+    name the question where the mistake is)."""
+    try:
+        if name == "init_params":
+            return not _init_params_plausible(student, rng)
+        for depth in (1, 2):
+            p = problem(rng, depth)
+            args = (p["params"], p["X"]) if name == "forward" else (p["params"], p["X"], p["y"])
+            got, expected = student[name](*args), getattr(ref, name)(*args)
+            if name == "backward":
+                if not isinstance(got, dict) or any(
+                        not np.allclose(np.asarray(got.get(k, np.nan), dtype=float), v, rtol=1e-6, atol=1e-9)
+                        for k, v in expected.items()):
+                    return True
+            elif not np.allclose(np.asarray(got, dtype=float), expected, rtol=1e-6, atol=1e-9):
+                return True
+    except (StudentError, TypeError, ValueError):
+        return True
+    return False
+
+
+def _init_params_plausible(student, rng):
+    """Right keys and shapes, zero biases, every weight layer's std within a factor 1.5 of
+    He's (a mistake that small does not stop training)."""
+    sizes = [200, 40, 40, 1]
+    params = student.init_params(list(sizes), np.random.default_rng(int(rng.integers(2**32))))
+    reference = network(rng, sizes)  # the keys and shapes expected
+    if not isinstance(params, dict) or set(params) != set(reference):
+        return False
+    for key, value in reference.items():
+        got = np.asarray(params[key], dtype=float)
+        if got.shape != np.shape(value) and not (key == "b3" and got.size == 1):
+            return False
+        if key[0] == "b" and np.any(got != 0):
+            return False
+        if key[0] in "Ww":
+            ratio = float(np.std(got)) / np.sqrt(2.0 / got.shape[0])
+            if not 1 / 1.5 < ratio < 1.5:
+                return False
+    return True
+
+
+def _backward_is_numerical(student, rng):
+    """Whether the notebook's backward is finite differences instead of backpropagation."""
+    try:
+        assert_backpropagation(student, rng)
+    except CheckFailed as exc:
+        return "numerical differentiation" in str(exc)
+    except StudentError:
+        return False
+    return False
+
+
 def _train_and_score(student, ref, rng, sizes, epochs):
-    """Train up to three times (different shuffles and starts); the median accuracy counts.
+    """The median accuracy of up to three trainings must reach the threshold; when it does
+    not (or train raises), again with the wrong helpers lent from the reference.
+
+    A `backward` by finite differences (a q2 mistake) would make every training run far
+    past its time limit, which is not retried: train is then graded at once with the
+    reference's backward lent.
+    """
+    lend = {name: q for name, q in HELPERS.items() if _helper_is_wrong(student, ref, rng, name)}
+    numerical = "backward" not in lend and _backward_is_numerical(student, rng)
+    if numerical:
+        lend["backward"] = HELPERS["backward"]
+
+    def check(s):
+        if numerical and not isinstance(s, LendingView):
+            raise CheckFailed("train was not run with your backward, which computes the gradient "
+                              "by finite differences (see question 2): a training with it would "
+                              "take far too long")
+        _check_accuracy(s, ref, rng, sizes, epochs)
+
+    graded_with_lent(student, ref, lend, stubs_as_failures(check, HELPERS), function="your train")
+
+
+def _check_accuracy(s, ref, rng, sizes, epochs):
+    """Raise CheckFailed unless the median test accuracy of ``s.train`` reaches the threshold.
 
     One run of a trainer with a flawed gradient can land on either side of the threshold
     by luck; the median of three makes the verdict far less dependent on the run's seed.
-    When the student's own trainer falls short (or raises, or returns NaN) and the notebook
-    defines `backward`, it is run again with the reference's `backward` in its place: a
-    correct training loop earns question 4 even if question 2's gradient (graded there) is
-    wrong; the student's own failure is reported otherwise.
     """
-    try:
-        accuracy, runs, called = _median_accuracy(student, ref, rng, sizes, epochs)
-        if accuracy < MIN_ACCURACY:
-            _, _, _, y_test = _mnist01()
-            hint = (" — the network did not learn (about chance level): check the sign of the "
-                    "update, that every parameter is updated, and that lr multiplies the "
-                    "batch-mean gradient" if accuracy < 0.6 else "")
-            raise CheckFailed(f"median test accuracy {accuracy:.2%} over {runs} "
-                              f"on {len(y_test)} MNIST test images of 0s and 1s; at least "
-                              f"{MIN_ACCURACY:.0%} is expected{hint}\n  called (first run): {called}")
-    except (CheckFailed, StudentException):  # not after a timeout or crash: that would repeat it
-        if _passes_with_reference_backward(student, ref, rng, sizes, epochs):
-            return
-        raise
+    accuracy, runs, called = _median_accuracy(s, ref, rng, sizes, epochs)
+    if accuracy < MIN_ACCURACY:
+        _, _, _, y_test = _mnist01()
+        hint = (" — the network did not learn (about chance level): check the sign of the "
+                "update, that every parameter is updated, and that lr multiplies the "
+                "batch-mean gradient" if accuracy < 0.6 else "")
+        raise CheckFailed(f"median test accuracy {accuracy:.2%} over {runs} "
+                          f"on {len(y_test)} MNIST test images of 0s and 1s; at least "
+                          f"{MIN_ACCURACY:.0%} is expected{hint}\n  called (first run): {called}")
 
 
-def _median_accuracy(student, ref, rng, sizes, epochs, train=None):
+def _median_accuracy(s, ref, rng, sizes, epochs):
     """(median test accuracy, how many trainings and their accuracies as text, the first call
     described). Trains until a majority of the `RUNS` is on one side of the threshold, so
     a trainer that passes (or fails) twice is not trained a third time."""
     results = []
     while len(results) < RUNS:
-        results.append(_train_once(student, ref, rng, sizes, epochs, train))
+        results.append(_train_once(s, ref, rng, sizes, epochs))
         passed = sum(a >= MIN_ACCURACY for a, _ in results)
         if max(passed, len(results) - passed) > RUNS // 2:
             break
@@ -77,43 +152,13 @@ def _median_accuracy(student, ref, rng, sizes, epochs, train=None):
     return accuracy, runs, results[0][1]
 
 
-# Loaded into the student's namespace by the grader: calls the student's `train` with the
-# global name `backward` bound to a stand-in for the reference's (a call back to the grader).
-_HELPER_NAME = "_mlhw_train_with_backward"
-_HELPER = f"""
-def {_HELPER_NAME}(backward_impl, *args):
-    namespace = globals()
-    own = namespace.get("backward")
-    namespace["backward"] = backward_impl
-    try:
-        return train(*args)
-    finally:
-        namespace["backward"] = own
-"""
-
-
-def _passes_with_reference_backward(student, ref, rng, sizes, epochs):
-    """Does the student's `train` reach the threshold when `backward` is the reference's?"""
-    if not isinstance(student, StudentProxy) or not student.defines("backward"):
-        return False
-    if not student.defines(_HELPER_NAME):
-        student.worker.load([_HELPER], ["grading helper"])
-    helper = student[_HELPER_NAME].with_timeout(TRAIN_TIMEOUT)
-    try:
-        accuracy, _, _ = _median_accuracy(student, ref, rng, sizes, epochs,
-                                          train=lambda *args: helper(ref.backward, *args))
-    except (CheckFailed, StudentError):
-        return False
-    return accuracy >= MIN_ACCURACY
-
-
-def _train_once(student, ref, rng, sizes, epochs, train=None):
+def _train_once(s, ref, rng, sizes, epochs):
     """(test accuracy of the params one call of train returns, the call described)."""
     X, y, X_test, y_test = _mnist01()
     seed = np.random.default_rng(int(rng.integers(2**32)))
     kwargs = {"sizes": sizes, "lr": 0.1, "batch_size": 32, "epochs": epochs, "rng": seed}
     called = describe_call("train", {"X": X, "y": y, **kwargs})
-    train = train or student.train.with_timeout(TRAIN_TIMEOUT)
+    train = s.train.with_timeout(TRAIN_TIMEOUT)
     params = train(X, y, sizes, 0.1, 32, epochs, seed)
     if not isinstance(params, dict):
         raise CheckFailed(f"train must return the params dict, got {type(params).__name__}\n  called: {called}")

@@ -14,7 +14,14 @@ from autograder.checks import (
 )
 from autograder.checks.figures import _get, _xy
 from autograder.errors import CheckFailed
-from autograder.suites.sigmoid_mlp.inputs import answer, backward_variant, equivalent, network
+from autograder.lending import graded_with_lent
+from autograder.suites.sigmoid_mlp.inputs import (
+    answer,
+    backward_variant,
+    equivalent,
+    network,
+    stubs_as_failures,
+)
 
 REFERENCE = "mlhw_ref.sigmoid_mlp"
 
@@ -26,27 +33,37 @@ YES_NO = ["yes", "no"]
 @pytest.mark.question("q5", points=6)
 def test_q5_grad_w1_norm_any_depth(student, ref, rng):
     """grad_w1_norm is ||dL/dW1||_F for random networks of depth 1 to 10"""
+    cases = []
     for depth in range(1, 11):
         D, width, n = int(rng.integers(3, 9)), int(rng.integers(3, 7)), int(rng.integers(4, 12))
         params = network(rng, [D] + [width] * depth + [1], scale=2.0)
         X = rng.uniform(0.0, 1.0, size=(n, D))
         y = rng.integers(0, 2, size=n).astype(float)
-        expected = ref.grad_w1_norm(params, X, y)
-        called = f"grad_w1_norm(params with {depth} hidden layer(s) of {width} units, X ({n}, {D}), y ({n},))"
-        mistakes = [
-            (Mistake("mean", f"your norm is 1/n of the expected one (n = {n}): the loss is a sum over "
-                     "examples"), expected / n),
-            (Mistake("squared", "you returned the SQUARED Frobenius norm; take its square root"),
-             expected**2),
-            (Mistake("missing sigma'", "your norm is that of a gradient without the factor "
-                     "sigma'(a) = h (1 - h) of the hidden layers (see question 2)"),
-             float(np.linalg.norm(backward_variant(params, X, y, dsigma=False)["W1"]))),
-            (Mistake("W1 from h1", "your norm is that of dL/dW1 computed from h1 instead of the "
-                     "input X (see question 2)"),
-             float(np.linalg.norm(backward_variant(params, X, y, w1_from="h1")["W1"]))),
-        ]
-        assert_close_or_diagnose(student.grad_w1_norm(params, X, y), expected, mistakes,
-                                 name=f"grad_w1_norm (depth {depth})", called=called, rtol=1e-6)
+        cases.append((depth, D, width, n, params, X, y))
+
+    def check(s):
+        for depth, D, width, n, params, X, y in cases:
+            expected = ref.grad_w1_norm(params, X, y)
+            called = (f"grad_w1_norm(params with {depth} hidden layer(s) of {width} units, X ({n}, {D}), "
+                      f"y ({n},))")
+            mistakes = [
+                (Mistake("mean", f"your norm is 1/n of the expected one (n = {n}): the loss is a sum "
+                         "over examples"), expected / n),
+                (Mistake("squared", "you returned the SQUARED Frobenius norm; take its square root"),
+                 expected**2),
+                (Mistake("missing sigma'", "your norm is that of a gradient without the factor "
+                         "sigma'(a) = h (1 - h) of the hidden layers"),
+                 float(np.linalg.norm(backward_variant(params, X, y, dsigma=False)["W1"]))),
+                (Mistake("W1 from h1", "your norm is that of dL/dW1 computed from h1 instead of the "
+                         "input X"),
+                 float(np.linalg.norm(backward_variant(params, X, y, w1_from="h1")["W1"]))),
+            ]
+            assert_close_or_diagnose(s.grad_w1_norm(params, X, y), expected, mistakes,
+                                     name=f"grad_w1_norm (depth {depth})", called=called, rtol=1e-6)
+
+    # grad_w1_norm is one line on top of backward: a wrong backward costs question 2 only
+    graded_with_lent(student, ref, {"backward": "q2"}, stubs_as_failures(check, ["backward"]),
+                     function="your grad_w1_norm")
 
 
 def _matching_line(fig, depths, norms):
@@ -101,15 +118,19 @@ CHOICES = {
 }
 
 
-def _choice_test(name):
-    def test(student):
-        assert_choice(answer(student, name), CHOICES[name], YES_NO, name=name)
-
-    test.__doc__ = f"multiple choice {name}"
-    return pytest.mark.question("q7", points=1.25)(test)
-
-
-test_q7_same_sign_single = _choice_test("mc_same_sign_single")
-test_q7_same_sign_batch = _choice_test("mc_same_sign_batch")
-test_q7_tanh_vanishes = _choice_test("mc_tanh_vanishes")
-test_q7_relu_vanishes = _choice_test("mc_relu_vanishes")
+@pytest.mark.question("q7", points=5)
+def test_q7_all_four_choices_right(student):
+    """the four yes/no answers of question 7 are all right (all or nothing: guessing does not pay)"""
+    answers = {name: answer(student, name) for name in CHOICES}
+    wrong = []
+    for name, value in answers.items():
+        try:
+            assert_choice(value, CHOICES[name], YES_NO, name=name)
+        except CheckFailed as exc:
+            if "is not correct" not in str(exc):
+                raise  # not "yes" or "no": say so, with the name
+            wrong.append(name)
+    if wrong:
+        raise CheckFailed(f"{len(wrong)} of the 4 answers {'is' if len(wrong) == 1 else 'are'} wrong; "
+                          "question 7 counts only when all four are right (yes/no answers reward "
+                          "reasons, not guesses)")
