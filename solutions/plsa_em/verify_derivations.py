@@ -257,6 +257,47 @@ def check_beta_stationary_point(N: int = 4) -> None:
         _assert_zero(solution[j] - t[j] / sum(t), f"beta_{j + 1}")
 
 
+# The worked derivation question 7 grades step by step (the notebook's answers): each step
+# has the same solution as the one before, once the named result lam = s1 + s2 + s3 (or
+# mu = t1 + t2 + t3) is substituted.
+LAGRANGE_STEPS: dict[str, tuple[str, str, list[str]]] = {
+    "derivation_alpha": ("alpha1", "lam = s1 + s2 + s3",
+                         ["s1/alpha1 - lam = 0", "s1 = lam*alpha1", "alpha1 = s1/lam",
+                          "alpha1 = s1/(s1 + s2 + s3)"]),
+    "derivation_beta": ("beta1", "mu = t1 + t2 + t3",
+                        ["t1/beta1 - mu = 0", "beta1 = t1/mu", "beta1 = t1/(t1 + t2 + t3)"]),
+}
+
+
+def check_lagrange_steps() -> None:
+    """Each step of question 7's worked derivations follows from the one before, the first is
+    the stationarity condition of the Lagrangian and the multiplier is the one the
+    constraint gives."""
+    names = ("s1", "s2", "s3", "t1", "t2", "t3", "alpha1", "alpha2", "alpha3", "beta1", "beta2",
+             "beta3", "lam", "mu")
+    sym = {n: sp.Symbol(n, positive=True) for n in names}
+
+    def equation(text: str) -> sp.Expr:
+        lhs, rhs = text.split("=")
+        return sp.sympify(lhs, locals=sym) - sp.sympify(rhs, locals=sym)
+
+    for name, (unknown, fact, steps) in LAGRANGE_STEPS.items():
+        weights, params, mult = (("s", "alpha", "lam") if unknown == "alpha1" else ("t", "beta", "mu"))
+        lagrangian = sum(sym[f"{weights}{k}"] * sp.log(sym[f"{params}{k}"]) for k in (1, 2, 3)) \
+            + sym[mult] * (1 - sum(sym[f"{params}{k}"] for k in (1, 2, 3)))
+        stationarity = sp.diff(lagrangian, sym[unknown])
+        _assert_zero(equation(steps[0]) - stationarity, f"{name}: step 1 vs dL/d{unknown}")
+        # the constraint with each parameter at its stationary value gives the multiplier
+        total = sum(sp.solve(sp.diff(lagrangian, sym[f"{params}{k}"]), sym[f"{params}{k}"])[0]
+                    for k in (1, 2, 3))
+        value = sp.solve(sp.Eq(total, 1), sym[mult])
+        fact_value = sp.sympify(fact.split("=")[1], locals=sym)
+        assert value == [fact_value], f"{name}: the constraint gives {mult} = {value}"
+        solutions = [sp.solve(equation(st).subs(sym[mult], fact_value), sym[unknown]) for st in steps]
+        for i in range(1, len(steps)):
+            assert solutions[i] == solutions[i - 1], f"{name}: step {i + 1} does not follow from step {i}"
+
+
 def check_sparse_m_step_identity() -> None:
     """sum_j n_ij gamma_ijk = alpha_ik sum_j (n_ij / sum_k' alpha_ik' beta_k'j) beta_kj.
 
@@ -297,6 +338,7 @@ CHECKS: list[tuple[str, Callable[[], None]]] = [
     ("alpha_beats_random_points", check_alpha_beats_random_points),
     ("beta_stationary_point", check_beta_stationary_point),
     ("sparse_m_step_identity", check_sparse_m_step_identity),
+    ("lagrange_steps", check_lagrange_steps),
 ]
 
 

@@ -1,30 +1,110 @@
-"""Question 7 (the symbolic M-step for one document) and question 9 (the log-likelihood plot).
+"""Question 7 (the M-step by hand, derived step by step) and question 9 (the log-likelihood plot).
 
 Question 8 is written: the engine collects the Markdown cell with metadata
 {"mlhw": {"written": "q8"}} for manual grading, so it has no test here.
+
+Question 7 is worth 10 points, 5 of them carved from question 3 (the M-step's code, now 15):
+the result ``alpha_1`` (2), and the derivation from the Lagrangian with its named
+intermediate results, each graded on its own: the stationarity condition (2), the Lagrange
+multiplier (2), the steps to alpha_1 (2); for beta the multiplier (1) and the steps (1).
 """
 
 import numpy as np
 import pytest
 import sympy
 
-from autograder.checks import assert_equivalent, assert_figure
+from autograder.checks import assert_derivation, assert_equivalent, assert_figure
 from autograder.errors import BadReturn, CheckFailed, NotAttempted
 
 REFERENCE = "mlhw_ref.plsa"
-SYMBOLS = {name: sympy.Symbol(name, positive=True) for name in ("s1", "s2", "s3")}
+SYMBOLS = {name: sympy.Symbol(name, positive=True)
+           for name in ("s1", "s2", "s3", "alpha1", "lam", "t1", "t2", "t3", "beta1", "mu")}
+# The Lagrangians the notebook states (their stationarity conditions are for the student):
+#   sum_k s_k log alpha_k + lam (1 - sum_k alpha_k)   for one document, K = 3
+#   sum_j t_j log beta_j + mu (1 - sum_j beta_j)      for one topic, N = 3 words
+STATIONARITY_ALPHA = "s1/alpha1 - lam = 0"
+STATIONARITY_BETA = "t1/beta1 - mu = 0"
+LAMBDA, MU = "s1 + s2 + s3", "t1 + t2 + t3"
 
 
-@pytest.mark.question("q7", points=5)
+def _answer(student, name):
+    """The module-level answer ``name``; the stub's ``...`` is "not attempted"."""
+    try:
+        answer = student[name]
+    except BadReturn as exc:  # the stub's `name = ...` arrives as an unsupported ellipsis
+        if "ellipsis" in str(exc):
+            raise NotAttempted(f"`{name}` is not attempted yet (it is still `...`)") from None
+        raise
+    if answer is Ellipsis:
+        raise NotAttempted(f"`{name}` is not attempted yet (it is still `...`)")
+    return answer
+
+
+def _derivation(steps, *, start, target, unknown, facts, name, start_in_words):
+    """assert_derivation, whose message for a wrong first step names the starting point in
+    words (the stationarity condition is itself graded: its formula is not given away)."""
+    try:
+        assert_derivation(steps, start=start, target=target, symbols=SYMBOLS, unknowns=[unknown],
+                          facts=facts, name=name)
+    except CheckFailed as exc:
+        raise CheckFailed(str(exc).replace(f"(start from {start})", f"(start from {start_in_words})")) from None
+
+
+@pytest.mark.question("q7", points=2)
 def test_q7_alpha_1(student):
     """alpha_1: the M-step for one document with K = 3, in s1, s2, s3"""
+    assert_equivalent(_answer(student, "alpha_1"), "s1/(s1 + s2 + s3)", SYMBOLS, name="alpha_1")
+
+
+@pytest.mark.question("q7", points=2)
+def test_q7_stationarity(student):
+    """stationarity: the derivative of the Lagrangian in alpha1, set to 0"""
+    answer = _answer(student, "stationarity")
+    if isinstance(answer, sympy.Expr):
+        answer = sympy.Eq(answer, 0)
+    elif isinstance(answer, str) and "=" not in answer and not answer.strip().startswith("Eq("):
+        answer = f"{answer} = 0"  # an expression stands for "expression = 0" (sympy objects
+        # arrive as their text, an equation as "Eq(lhs, rhs)")
     try:
-        answer = student.alpha_1
-    except BadReturn as exc:  # the stub's `alpha_1 = ...` arrives as an unsupported ellipsis
-        if "ellipsis" in str(exc):
-            raise NotAttempted("`alpha_1` is not attempted yet (it is still `...`)") from None
-        raise
-    assert_equivalent(answer, "s1/(s1 + s2 + s3)", SYMBOLS, name="alpha_1")
+        assert_derivation([answer], start=STATIONARITY_ALPHA, target=STATIONARITY_ALPHA,
+                          symbols=SYMBOLS, unknowns=["alpha1"], name="stationarity", min_steps=1)
+    except CheckFailed as exc:
+        if "not the starting point" not in str(exc) and "not the result" not in str(exc):
+            raise
+        raise CheckFailed(
+            f"`stationarity` (`{answer!s:.100}`) is not the condition dL/dalpha1 = 0 for "
+            "L = s1 log alpha1 + s2 log alpha2 + s3 log alpha3 + lam (1 - alpha1 - alpha2 - alpha3): "
+            "its solution for alpha1 differs (differentiate each term in alpha1; the constraint "
+            "term gives -lam)") from None
+
+
+@pytest.mark.question("q7", points=2)
+def test_q7_lagrange_multiplier(student):
+    """lagrange_multiplier: lam at the optimum, in s1, s2, s3 (from the constraint)"""
+    assert_equivalent(_answer(student, "lagrange_multiplier"), LAMBDA, SYMBOLS,
+                      name="lagrange_multiplier")
+
+
+@pytest.mark.question("q7", points=2)
+def test_q7_derivation_alpha(student):
+    """derivation_alpha: each step follows, from dL/dalpha1 = 0 to alpha1 = s1/(s1 + s2 + s3)"""
+    _derivation(_answer(student, "derivation_alpha"), start=STATIONARITY_ALPHA,
+                target="alpha1 = s1/(s1 + s2 + s3)", unknown="alpha1", facts={"lam": LAMBDA},
+                name="derivation_alpha", start_in_words="the stationarity condition dL/dalpha1 = 0")
+
+
+@pytest.mark.question("q7", points=1)
+def test_q7_multiplier_beta(student):
+    """multiplier_beta: mu at the optimum of beta's Lagrangian, in t1, t2, t3"""
+    assert_equivalent(_answer(student, "multiplier_beta"), MU, SYMBOLS, name="multiplier_beta")
+
+
+@pytest.mark.question("q7", points=1)
+def test_q7_derivation_beta(student):
+    """derivation_beta: each step follows, from dL/dbeta1 = 0 to beta1 = t1/(t1 + t2 + t3)"""
+    _derivation(_answer(student, "derivation_beta"), start=STATIONARITY_BETA,
+                target="beta1 = t1/(t1 + t2 + t3)", unknown="beta1", facts={"mu": MU},
+                name="derivation_beta", start_in_words="the stationarity condition dL/dbeta1 = 0")
 
 
 def _ll(ref, rng):

@@ -136,7 +136,7 @@ def _m_step(student, ref, rng):
     return p["counts"], gamma, alpha, beta, called
 
 
-@pytest.mark.question("q3", points=8)
+@pytest.mark.question("q3", points=6)
 def test_q3_m_step_matches_reference(student, ref, rng):
     """m_step matches the reference: alpha_ik ∝ sum_j n_ij gamma_ijk, beta_kj ∝ sum_i n_ij gamma_ijk"""
     for _ in range(2):
@@ -161,7 +161,7 @@ def _rows_sum_to_one(name, arr, axis_name, called):
                           f"non-negative and sum to 1 over {axis_name}\n  called: {called}")
 
 
-@pytest.mark.question("q3", points=4)
+@pytest.mark.question("q3", points=3)
 def test_q3_m_step_rows_sum_to_one(student, ref, rng):
     """alpha rows sum to 1 over topics and beta rows sum to 1 over words"""
     _, _, alpha, beta, called = _m_step(student, ref, rng)
@@ -178,7 +178,7 @@ def _simplex_moves(rng, X, toward, n_random=12):
         yield (1 - t) * X + t * toward, t
 
 
-@pytest.mark.question("q3", points=8)
+@pytest.mark.question("q3", points=6)
 def test_q3_m_step_is_the_argmax(student, ref, rng):
     """no move within the simplex away from (alpha, beta) improves the expected complete log-likelihood"""
     counts, gamma, alpha, beta, called = _m_step(student, ref, rng)
