@@ -68,8 +68,12 @@ def available_assignments() -> list[str]:
     return sorted(p.name for p in SUITES.iterdir() if p.is_dir() and any(p.glob("test_*.py")))
 
 
-def grade_submission(path: str | Path, assignment: str, options: GradeOptions | None = None) -> SubmissionResult:
-    """Grade the file at ``path`` against ``assignment``'s suite and return the result."""
+def grade_submission(path: str | Path, assignment: str, options: GradeOptions | None = None,
+                     *, refused: str = "") -> SubmissionResult:
+    """Grade the file at ``path`` against ``assignment``'s suite and return the result.
+
+    With ``refused`` (why the file must not be read, e.g. a link out of a class folder) it
+    is not opened: every test fails with that reason."""
     from autograder.worker import Worker
 
     options = options or GradeOptions()
@@ -80,6 +84,8 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
     stdout = ""
     written: dict[str, str] = {}
     try:
+        if refused:
+            raise SubmissionError(refused)
         submission = load_submission(path)
     except SubmissionError as exc:
         submission, broken = None, str(exc)
