@@ -10,12 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from autograder.batch import ClassSubmission, find_submissions, grade_class
+from autograder.grade_cli import EXIT_GRADER_FAILED
 from autograder.gradebook import Gradebook
 from autograder.reporters import write_folder
 from autograder.reporters.terminal import class_table, safe
 from autograder.sandbox import SandboxConfig
-
-EXIT_GRADER_FAILED = 3
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 Exit codes: 0 grading ran (whatever the score); 1 the score is below ``--fail-under``;
 2 wrong usage; 3 the grader itself could not run (unknown assignment, broken suite, no worker).
+Each verb's work is in its own module (``grade_cli``, ``class_cli``, ``release/``, ...); the
+sandbox limits' defaults are ``SandboxConfig``'s.
 """
 
 from __future__ import annotations
@@ -9,13 +11,34 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
-EXIT_BELOW_THRESHOLD = 1
-EXIT_GRADER_FAILED = 3
+from autograder.sandbox import SandboxConfig
+
+LIMITS = SandboxConfig()  # the defaults of --timeout, --total-timeout and --memory
+
+
+def limit_options(worker: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--timeout``, ``--total-timeout`` and ``--memory``, defaulting to ``SandboxConfig``'s."""
+    options = [
+        click.option("--timeout", type=float, default=LIMITS.call_timeout, show_default=True,
+                     help="Seconds allowed per call."),
+        click.option("--total-timeout", type=float, default=LIMITS.submission_timeout,
+                     show_default=True, help="Seconds allowed per submission."),
+        click.option("--memory", type=int, default=LIMITS.memory_bytes // 2**20,
+                     show_default=True, help=f"Memory limit of {worker} in MB."),
+    ]
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
 
 
 @click.group()
@@ -30,9 +53,7 @@ def main() -> None:
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the full result as JSON.")
 @click.option("--gradescope", type=click.Path(path_type=Path), help="Write Gradescope's results.json.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML (for CI).")
-@click.option("--timeout", type=float, default=None, help="Seconds allowed per call [default: 10].")
-@click.option("--total-timeout", type=float, default=None, help="Seconds allowed per submission [default: 300].")
-@click.option("--memory", type=int, default=None, help="Memory limit of the worker in MB [default: 2048].")
+@limit_options("the worker")
 @click.option("--seed", type=int, default=None, help="Reuse the seed of an earlier run (regrade).")
 @click.option("--fail-under", type=float, default=None, help="Exit with code 1 when a score is below this.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the score line.")
@@ -47,39 +68,11 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
     --gradescope and --junit name folders that get one file per submission. For a whole
     class, in parallel and into a gradebook, use grade-class.
     """
-    from autograder.worker import prestart_worker
+    from autograder.grade_cli import run_grade
 
-    config = _sandbox_config(timeout, total_timeout, memory)
-    prestart_worker(config)  # it starts while pytest and the rest are imported below
-
-    from autograder.reporters import write_all
-    from autograder.reporters.terminal import render
-    from autograder.runner import GradeOptions, GraderError, grade_submission
-    below = False
-    for submission in submissions:
-        options = GradeOptions(sandbox=config, seed=seed)
-        try:
-            result = grade_submission(submission, assignment, options)
-        except GraderError as exc:
-            click.echo(f"mlhw: the grader could not run: {exc}", err=True)
-            sys.exit(EXIT_GRADER_FAILED)
-        paths = [json_path, gradescope, junit]
-        if len(submissions) > 1:
-            suffixes = [".json", ".json", ".xml"]
-            paths = [None if p is None else p / f"{submission.stem}{s}" for p, s in zip(paths, suffixes)]
-            for p in paths:
-                if p is not None:
-                    p.parent.mkdir(parents=True, exist_ok=True)
-        write_all(result, json_path=paths[0], gradescope_path=paths[1], junit_path=paths[2])
-        if quiet:
-            click.echo(f"{result.submission}: {result.score:g} / {result.max_score:g}")
-        else:
-            render(result)
-        for entry in options.log:
-            click.echo(f"[grader log] {entry}", err=True)
-        below |= fail_under is not None and result.score < fail_under
-    if below:
-        sys.exit(EXIT_BELOW_THRESHOLD)
+    sys.exit(run_grade(submissions, assignment, sandbox=_sandbox_config(timeout, total_timeout, memory),
+                       json_path=json_path, gradescope=gradescope, junit=junit, seed=seed,
+                       fail_under=fail_under, quiet=quiet))
 
 
 @main.command("grade-class")
@@ -94,9 +87,7 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
               help="Also write the assignment's gradebook as CSV.")
 @click.option("--regrade", is_flag=True, help="Grade again students already in the gradebook.")
-@click.option("--timeout", type=float, default=None, help="Seconds allowed per call [default: 10].")
-@click.option("--total-timeout", type=float, default=None, help="Seconds allowed per submission [default: 300].")
-@click.option("--memory", type=int, default=None, help="Memory limit of each worker in MB [default: 2048].")
+@limit_options("each worker")
 @click.option("--seed", type=int, default=None, help="One seed for every student (default: a secret one each).")
 def grade_class(folder: Path, assignment: str, gradebook: Path, workers: int, out: Path | None,
                 csv_path: Path | None, regrade: bool, timeout: float | None,
@@ -160,11 +151,10 @@ def _register_release() -> None:
 _register_release()
 
 
-def _sandbox_config(timeout: float | None, total_timeout: float | None, memory: int | None):
+def _sandbox_config(timeout: float | None, total_timeout: float | None,
+                    memory: int | None) -> SandboxConfig:
     """The default SandboxConfig with the limits given on the command line."""
     from dataclasses import replace
-
-    from autograder.sandbox import SandboxConfig
 
     overrides = {"call_timeout": timeout, "submission_timeout": total_timeout,
                  "memory_bytes": memory * 2**20 if memory else None}
