@@ -3,6 +3,6 @@
 ``autograder.sandboxed.protocol``).
 
 Every ``*.py`` file of this folder is bound read-only into the sandbox at ``/opt/mlhw/`` (see
-``autograder.sandbox``), where ``autograder`` is invisible: these files import nothing but
+``autograder.bubblewrap``), where ``autograder`` is invisible: these files import nothing but
 the standard library and NumPy (a test holds them to it).
 """

@@ -31,7 +31,8 @@ def test_sandboxed_code_imports_only_the_standard_library_and_numpy() -> None:
 
 
 def test_the_sandbox_sees_the_sandboxed_folder() -> None:
-    from autograder.sandbox import SANDBOX_CODE_DIR, SandboxConfig, bwrap_args
+    from autograder.bubblewrap import SANDBOX_CODE_DIR, bwrap_args
+    from autograder.sandbox import SandboxConfig
 
     args = bwrap_args(SandboxConfig(), sys.executable)
     binds = {args[i + 2]: args[i + 1] for i, a in enumerate(args) if a == "--ro-bind"}

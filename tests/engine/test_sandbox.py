@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import autograder
-from autograder import sandbox
+from autograder import bubblewrap, sandbox
 from autograder.sandbox import SandboxConfig, choose_isolation, describe_exit
 from autograder.worker import Worker
 
@@ -121,7 +121,7 @@ def test_suites_reference_and_grader_files_cannot_be_read(boxed):
 
 @needs_bwrap
 @pytest.mark.parametrize("path", ["/usr/evil", "/etc/evil", "/evil", "/opt/mlhw/protocol.py",
-                                  "/dev/shm/evil", sandbox.python_roots(
+                                  "/dev/shm/evil", bubblewrap.python_roots(
                                       os.sys.executable)[0] + "/evil"])
 def test_writing_outside_tmp_fails(boxed, path):
     assert boxed.call("try_open", (path, "w")).value in ("PermissionError", "OSError",
@@ -202,7 +202,7 @@ def test_read_only_paths_are_visible_and_hidden_paths_are_masked(tmp_path):
 
 
 def test_bwrap_command_line_isolates():
-    args = sandbox.bwrap_args(SandboxConfig(), os.sys.executable)
+    args = bubblewrap.bwrap_args(SandboxConfig(), os.sys.executable)
     for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session"):
         assert flag in args
     tmp = args.index("--tmpfs")
@@ -215,7 +215,7 @@ def test_bwrap_command_line_isolates():
 
 
 def test_grader_code_inside_a_bound_path_is_masked():
-    args = sandbox.bwrap_args(SandboxConfig(read_only_paths=(str(REPO),)), os.sys.executable)
+    args = bubblewrap.bwrap_args(SandboxConfig(read_only_paths=(str(REPO),)), os.sys.executable)
     bind = args.index(str(REPO))
     for name in ("autograder", "mlhw_ref"):
         mask = args.index(str(REPO / name))
