@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+import os
+import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autograder.gradebook import Gradebook
 from autograder.results import SubmissionResult
@@ -34,6 +36,7 @@ class ClassSubmission:
 
     student: str
     path: Path
+    refused: str = ""  # why it is not read at all (a link out of the class folder)
 
 
 @dataclass
@@ -61,8 +64,17 @@ def find_submissions(folder: str | Path, assignment: str) -> list[ClassSubmissio
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder of submissions")
     found: dict[str, Path] = {}
+    refused: dict[str, str] = {}
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
+            continue
+        if entry.is_symlink() or (entry.is_dir() and _links_inside(entry)):
+            student = entry.stem if entry.is_file() or not entry.is_dir() else entry.name
+            if student in found:
+                raise ValueError(f"two submissions for student {student!r}: {found[student]} and {entry}")
+            found[student] = entry
+            refused[student] = (f"{entry.name} is or holds a symbolic link; links are not "
+                                "followed in a class folder (submit the file itself)")
             continue
         if entry.is_dir():
             path, student = _folder_submission(entry, assignment), entry.name
@@ -73,7 +85,15 @@ def find_submissions(folder: str | Path, assignment: str) -> list[ClassSubmissio
         if student in found:
             raise ValueError(f"two submissions for student {student!r}: {found[student]} and {path}")
         found[student] = path
-    return [ClassSubmission(s, p) for s, p in sorted(found.items())]
+    return [ClassSubmission(s, p, refused.get(s, "")) for s, p in sorted(found.items())]
+
+
+def _links_inside(folder: Path) -> bool:
+    """Whether a student's folder holds a symbolic link anywhere (never followed)."""
+    for root, dirs, files in os.walk(folder):  # os.walk does not descend into linked folders
+        if any(os.path.islink(os.path.join(root, name)) for name in dirs + files):
+            return True
+    return False
 
 
 def _folder_submission(folder: Path, assignment: str) -> Path:
@@ -89,9 +109,15 @@ def digest(path: str | Path) -> str:
     """sha256 of a submitted file, or of every file (names and bytes) in a submitted folder."""
     path = Path(path)
     hasher = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    if path.is_symlink():  # the link itself, never what it points to
+        hasher.update(f"link {path.name} -> {os.readlink(path)}".encode())
+        return hasher.hexdigest()
+    files = sorted(p for p in path.rglob("*") if p.is_symlink() or p.is_file()) if path.is_dir() else [path]
     for file in files:
         hasher.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
+        if file.is_symlink():
+            hasher.update(f"-> {os.readlink(file)}".encode())
+            continue
         with open(file, "rb") as handle:
             while chunk := handle.read(1 << 20):
                 hasher.update(chunk)
@@ -111,9 +137,11 @@ def grade_class(
     """Grade ``submissions`` and record each in ``gradebook``; yields each student when done.
 
     Students whose unchanged submission is already in the gradebook are yielded as skipped
-    (unless ``regrade``). ``GraderError`` (unknown assignment, broken suite) stops the batch;
-    any other failure of the grader on one submission is yielded as an error and the batch
-    goes on.
+    (unless ``regrade``), and so are those whose grading process died twice on this very
+    submission in an earlier run. ``GraderError`` (unknown assignment, broken suite) stops
+    the batch. A grading process that dies (the OOM killer, a signal) costs only the student
+    it was grading: that student is retried once in a fresh process, and a second death is
+    recorded as a grader failure with its reason; the batch goes on.
     """
     from autograder.runner import suite_dir
 
@@ -124,27 +152,133 @@ def grade_class(
         sha = digest(sub.path)
         if not regrade and gradebook.is_current(assignment, sub.student, sha):
             yield Graded(sub.student, skipped=True)
+        elif not regrade and (failure := gradebook.failure(assignment, sub.student, sha)):
+            yield Graded(sub.student, error=f"{failure} (not retried: use --regrade)")
         else:
             todo.append((sub, sha))
-    if workers <= 1:
-        for sub, sha in todo:
-            yield _record(gradebook, sub, sha, _grade_one(str(sub.path), assignment, sandbox, seed))
-        return
-    context = multiprocessing.get_context("spawn")  # no threads or open pipes inherited
-    pool = ProcessPoolExecutor(min(workers, len(todo) or 1), mp_context=context,
-                               initializer=_init_child)
+    with GradingProcesses(min(max(workers, 1), len(todo) or 1)) as processes:
+        for sub, sha, outcome in processes.map(
+                [((str(sub.path), assignment, sandbox, seed, sub.refused), (sub, sha))
+                 for sub, sha in todo]):
+            if outcome is _DIED_TWICE:
+                reason = processes.deaths[sub.student]
+                gradebook.record_failure(assignment, sub.student, sha, reason)
+                yield Graded(sub.student, error=reason)
+            else:
+                yield _record(gradebook, sub, sha, outcome)
+
+
+_DIED_TWICE = object()
+
+
+class GradingProcesses:
+    """Grader processes (spawned: nothing inherited) that each grade one task at a time.
+
+    Unlike a process pool, it knows which task a process was on when the process died, so
+    a death costs that task alone: it is run once more in a fresh process, and if that one
+    dies too the task's outcome is ``_DIED_TWICE`` (its reason in ``deaths``, keyed by the
+    task's submission's student).
+    """
+
+    def __init__(self, count: int, work: Callable[..., Any] | None = None) -> None:
+        self.count = count
+        self.work = work or _grade_one  # a module-level function (spawned processes import it)
+        self.deaths: dict[str, str] = {}
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: list[tuple[Any, Any]] = []
+
+    def __enter__(self) -> GradingProcesses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for process, conn in self._idle:
+            conn.close()
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+        self._idle.clear()
+
+    def _start(self) -> tuple[Any, Any]:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(child, self.work), daemon=True)
+        process.start()
+        child.close()
+        return process, parent
+
+    def map(self, tasks: list[tuple[tuple, tuple[ClassSubmission, str]]]
+            ) -> Iterator[tuple[ClassSubmission, str, Any]]:
+        """Run every task; yields ``(submission, digest, outcome)`` as each finishes."""
+        from multiprocessing.connection import wait as wait_any
+
+        queue = [(args, key, 0) for args, key in tasks]
+        running: dict[Any, tuple[Any, Any, tuple, tuple, int]] = {}  # conn -> task
+        try:
+            while queue or running:
+                while queue and len(running) < self.count:
+                    args, key, tries = queue.pop(0)
+                    process, conn = self._idle.pop() if self._idle else self._start()
+                    conn.send(args)
+                    running[conn] = (process, conn, args, key, tries)
+                ready = wait_any([c for c in running] + [t[0].sentinel for t in running.values()])
+                for conn in list(running):
+                    process, _, args, key, tries = running[conn]
+                    if conn in ready or process.sentinel in ready:
+                        try:
+                            outcome = conn.recv() if conn.poll() else None
+                        except (EOFError, OSError):
+                            outcome = None
+                        del running[conn]
+                        if outcome is not None:
+                            self._idle.append((process, conn))
+                            if outcome[0] == "grader_error":
+                                from autograder.runner import GraderError
+
+                                raise GraderError(outcome[1])
+                            yield (*key, outcome[1])
+                            continue
+                        process.join(5)
+                        reason = _death_reason(process.exitcode)
+                        conn.close()
+                        student = key[0].student
+                        if tries == 0:
+                            queue.insert(0, (args, key, 1))
+                        else:
+                            self.deaths[student] = (
+                                f"the grader failed on this submission: its grading process "
+                                f"died twice ({reason})")
+                            yield (*key, _DIED_TWICE)
+        finally:  # on an error or an interrupt, do not grade the rest
+            for process, conn, *_ in running.values():
+                process.kill()
+                conn.close()
+
+
+def _death_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+def _serve(conn: Any, work: Callable[..., Any]) -> None:
+    """A grading process: run ``work`` on each task received until the pipe closes."""
+    from autograder.runner import GraderError
+    from autograder.worker import close_spare_workers
+
     try:
-        pending: dict[Future, tuple[ClassSubmission, str]] = {
-            pool.submit(_grade_one, str(sub.path), assignment, sandbox, seed): (sub, sha)
-            for sub, sha in todo
-        }
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: pending[f][0].student):
-                sub, sha = pending.pop(future)
-                yield _record(gradebook, sub, sha, future.result())
-    finally:  # on an error or an interrupt, do not grade the rest
-        pool.shutdown(wait=True, cancel_futures=True)
+        while True:
+            try:
+                args = conn.recv()
+            except EOFError:
+                return
+            try:
+                conn.send(("ok", work(*args)))
+            except GraderError as exc:
+                conn.send(("grader_error", str(exc)))
+    finally:
+        close_spare_workers()
 
 
 def _record(gradebook: Gradebook, sub: ClassSubmission, sha: str,
@@ -157,22 +291,14 @@ def _record(gradebook: Gradebook, sub: ClassSubmission, sha: str,
     return Graded(sub.student, result=result, log=log)
 
 
-def _init_child() -> None:
-    from multiprocessing.util import Finalize
-
-    from autograder.worker import close_spare_workers
-
-    Finalize(None, close_spare_workers, exitpriority=10)  # atexit does not run in pool children
-
-
-def _grade_one(path: str, assignment: str, sandbox: SandboxConfig,
-               seed: int | None) -> tuple[dict | None, list[str], str]:
+def _grade_one(path: str, assignment: str, sandbox: SandboxConfig, seed: int | None,
+               refused: str = "") -> tuple[dict | None, list[str], str]:
     """Grade one file; returns (result as a dict, instructor log, grader failure or "")."""
     from autograder.runner import GradeOptions, GraderError, grade_submission
 
     options = GradeOptions(sandbox=sandbox, seed=seed)
     try:
-        return grade_submission(path, assignment, options).to_dict(), options.log, ""
+        return grade_submission(path, assignment, options, refused=refused).to_dict(), options.log, ""
     except GraderError:
         raise
     except Exception as exc:  # noqa: BLE001 - one broken grading must not stop the class

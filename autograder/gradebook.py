@@ -31,6 +31,14 @@ CREATE TABLE IF NOT EXISTS grades (
     result     TEXT NOT NULL,   -- the full result as JSON (instructor view)
     PRIMARY KEY (assignment, student)
 );
+CREATE TABLE IF NOT EXISTS failures (  -- grading processes that died twice on a submission
+    assignment TEXT NOT NULL,
+    student    TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    failed_at  TEXT NOT NULL,
+    PRIMARY KEY (assignment, student)
+);
 CREATE TABLE IF NOT EXISTS questions (
     assignment TEXT NOT NULL,
     student    TEXT NOT NULL,
@@ -56,15 +64,47 @@ class GradeRow:
     submission: str
 
 
+SCHEMA_VERSION = 2
+"""``PRAGMA user_version`` of the gradebooks this version writes (1: before ``failures``)."""
+
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class GradebookError(Exception):
+    """The file is not a gradebook this version can use (corrupt, or from a newer version)."""
+
+
 class Gradebook:
-    """An SQLite gradebook at ``path`` (created when missing)."""
+    """An SQLite gradebook at ``path`` (created when missing).
+
+    Raises
+    ------
+    GradebookError
+        The file is not an SQLite database, or was written by a newer version of mlhw: it is
+        refused and left untouched, never overwritten.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise GradebookError(f"{self.path} was written by a newer version of mlhw "
+                                     f"(gradebook format {version}; this one reads up to "
+                                     f"{SCHEMA_VERSION}): upgrade mlhw to use it")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise GradebookError(f"{self.path} is not a gradebook mlhw can read ({exc}); it was "
+                                 "left as it is") from None
+        except GradebookError:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -88,6 +128,7 @@ class Gradebook:
         key = (result.assignment, student)
         with self._db:  # one transaction: all of it or nothing
             self._db.execute("DELETE FROM questions WHERE assignment = ? AND student = ?", key)
+            self._db.execute("DELETE FROM failures WHERE assignment = ? AND student = ?", key)
             self._db.execute(
                 "INSERT OR REPLACE INTO grades VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*key, result.submission, digest, result.score, result.max_score, str(result.seed),
@@ -97,6 +138,27 @@ class Gradebook:
                 "INSERT INTO questions VALUES (?, ?, ?, ?, ?, ?)",
                 [(*key, q.question, q.score, q.max_score, q.status.value) for q in result.questions()],
             )
+
+    def record_failure(self, assignment: str, student: str, digest: str, reason: str) -> None:
+        """Record that grading ``student``'s submission failed for good (not retried on later
+        runs unless regraded); a later grade of the student replaces it."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)",
+                             (assignment, student, digest, reason, now))
+
+    def failure(self, assignment: str, student: str, digest: str) -> str | None:
+        """The recorded failure of this exact submission, or None."""
+        row = self._db.execute(
+            "SELECT reason FROM failures WHERE assignment = ? AND student = ? AND digest = ?",
+            (assignment, student, digest)).fetchone()
+        return None if row is None else row[0]
+
+    def failures(self, assignment: str) -> dict[str, str]:
+        """Every recorded grader failure of ``assignment``: student -> reason."""
+        return dict(self._db.execute(
+            "SELECT student, reason FROM failures WHERE assignment = ? ORDER BY student",
+            (assignment,)))
 
     def rows(self, assignment: str) -> list[GradeRow]:
         """Every student's grade for ``assignment``, sorted by student."""
@@ -131,20 +193,32 @@ class Gradebook:
         return [a for (a,) in self._db.execute("SELECT DISTINCT assignment FROM grades ORDER BY 1")]
 
     def write_csv(self, path: str | Path, assignment: str) -> int:
-        """One line per student (score, max, then each question); returns the number of rows."""
+        """One line per student (score, max, then each question, then a note such as a
+        grader failure); returns the number of rows. No cell starts a formula: student text
+        (names, paths) starting with ``= + - @`` gets a leading quote, as spreadsheets expect."""
         rows = self.rows(assignment)
+        failures = self.failures(assignment)
         questions = question_names(rows)
+        lines = [[row.student, f"{row.score:g}", f"{row.max_score:g}",
+                  *(f"{row.questions[q]:g}" if q in row.questions else "" for q in questions),
+                  row.graded_at, row.submission, ""] for row in rows]
+        lines += [[student, "", "", *([""] * len(questions)), "", "", reason]
+                  for student, reason in failures.items()]
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["student", "score", "max_score", *questions, "graded_at", "submission"])
-            for row in rows:
-                writer.writerow([row.student, f"{row.score:g}", f"{row.max_score:g}",
-                                 *(f"{row.questions[q]:g}" if q in row.questions else ""
-                                   for q in questions),
-                                 row.graded_at, row.submission])
-        return len(rows)
+            writer.writerow(["student", "score", "max_score", *questions, "graded_at",
+                             "submission", "note"])
+            for line in sorted(lines, key=lambda cells: cells[0]):
+                writer.writerow([_safe_cell(cell) for cell in line])
+        return len(lines)
 
 
 def question_names(rows: list[GradeRow]) -> list[str]:
     """The questions that appear in ``rows``, in question order."""
     return sorted({q for row in rows for q in row.questions}, key=question_key)
+
+
+def _safe_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text (numbers are written by us and start with a
+    digit or are negative only for scores, which are never negative)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text

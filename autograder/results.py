@@ -36,7 +36,7 @@ class Status(str, enum.Enum):
 
 def question_key(question: str) -> tuple[int, str]:
     """Sort key that puts ``q2`` before ``q10`` (questions without a number last)."""
-    digits = "".join(ch for ch in question if ch.isdigit())
+    digits = "".join(ch for ch in question if ch.isdigit())[:9]  # never a huge int()
     return (int(digits) if digits else 10**6, question)
 
 

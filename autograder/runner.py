@@ -181,6 +181,9 @@ class _Unloadable:
     def __getattr__(self, name: str) -> Any:
         raise StudentError(f"not graded: {self._reason}")
 
+    def __getitem__(self, name: str) -> Any:
+        raise StudentError(f"not graded: {self._reason}")
+
 
 class GradingPlugin:
     """pytest plugin: fixtures for suites and collection of per-test results."""
