@@ -9,9 +9,15 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).parent / "sigmoid_mlp"
+EXAMPLES = Path(__file__).parents[2] / "assignments" / "sigmoid_mlp" / "examples"
+# The example class `mlhw demo` grades: written there, not duplicated here.
+EXAMPLE_CASES = {"solution", "partial", "hostile_monkeypatch", "mistake_he_sqrt", "mistake_missing_dsigmoid"}
 
 IMPORTS = ("%matplotlib inline\nimport numpy as np\nimport sympy as sp\nimport matplotlib.pyplot as plt\n\n"
-           'n = sp.Symbol("n", positive=True)\neps = sp.Symbol("eps", positive=True)')
+           'n = sp.Symbol("n", positive=True)\neps = sp.Symbol("eps", positive=True)\n'
+           's, Var_a, Var_z = sp.symbols("s Var_a Var_z", positive=True)\n'
+           'E_z2, E_w2, E_h2 = sp.symbols("E_z2 E_w2 E_h2", positive=True)\n'
+           'E_z, E_w, E_h, E_hh = sp.symbols("E_z E_w E_h E_hh", real=True)')
 
 FORWARD = '''
 def sigmoid(a):
@@ -65,6 +71,13 @@ def he_std(n_in):
     return float(np.sqrt(2.0 / n_in))
 
 
+derivation_var_z = [
+    "Var_z = E_z2 - E_z**2",
+    "Var_z = n*E_w2*E_h2 + n*(n - 1)*E_w**2*E_hh - (n*E_w*E_h)**2",  # z = sum_j w_j h_j, independence
+    "Var_z = n*s**2*E_h2",  # E_w = 0, E_w2 = s**2
+]
+relu_second_moment = Var_a / 2
+derivation_sigma_sq = ["Var_z = Var_a", "n*s**2*E_h2 = Var_a", "n*s**2*Var_a/2 = Var_a", "s**2 = 2/n"]
 sigma_sq = 2 / n
 
 
@@ -148,6 +161,8 @@ def notebook(replace=None, extra_first=None, written=True):
     cells.append(new_code_cell(EXPERIMENT.strip(), metadata={"tags": ["experiment"]}))
     if written:
         cells.append(new_markdown_cell(WRITTEN, metadata={"mlhw": {"written": "q8"}}))
+    for i, cell in enumerate(cells):
+        cell.id = f"cell-{i}"  # stable ids: regenerating changes only what changed
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                               "language": "python"}})
 
@@ -234,6 +249,61 @@ def backward(params, X, y):
     "mistake_he_sqrt": {"init": INIT.replace("sigma_sq = 2 / n", "sigma_sq = sp.sqrt(2 / n)")},
     # a training-loop mistake: the grader's reference `backward` cannot rescue it
     "mistake_train_ascent": {"train": TRAIN.replace("params[k] - lr", "params[k] + lr")},
+    # backward by central finite differences of loss (no backprop): right values, loses q2;
+    # train is graded with the reference's backward (a training with this one takes hours)
+    "mistake_finite_differences": {"backward": '''
+def backward(params, X, y):
+    step = 1e-5
+    grads = {}
+    for key, value in params.items():
+        value = np.asarray(value, dtype=float)
+        grad = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            up, down = value.copy(), value.copy()
+            up[index] += step
+            down[index] -= step
+            grad[index] = (loss({**params, key: up}, X, y) - loss({**params, key: down}, X, y)) / (2 * step)
+        grads[key] = grad if value.ndim else float(grad)
+    return grads
+'''},
+    # correct sigmoids that make NumPy warn about an overflow in exp: the results are exact
+    "sigmoid_naive_exp": {"forward": FORWARD.replace('''    e = np.exp(-np.abs(a))  # never overflows
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))''', '''    return 1.0 / (1.0 + np.exp(-a))  # exp overflows to inf for a < -709: 1/inf = 0, exact''')},
+    "sigmoid_where_warns": {"forward": FORWARD.replace('''    e = np.exp(-np.abs(a))  # never overflows
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))''', '''    return np.where(a >= 0, 1.0 / (1.0 + np.exp(-a)), np.exp(a) / (1.0 + np.exp(a)))''')},
+    # exp(a)/(1 + exp(a)) is inf/inf = NaN for a > 709
+    "mistake_sigmoid_nan": {"forward": FORWARD.replace('''    e = np.exp(-np.abs(a))  # never overflows
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))''', '''    return np.exp(a) / (1.0 + np.exp(a))''')},
+    # the loss as the log of f: -inf when f rounds to 0 or 1
+    "mistake_loss_log_of_f": {"forward": FORWARD.replace(
+        "    return float(np.sum(y * np.logaddexp(0.0, -z) + (1 - y) * np.logaddexp(0.0, z)))",
+        "    f = sigmoid(z)\n    return float(-np.sum(y * np.log(f) + (1 - y) * np.log(1 - f)))")},
+    # draws from NumPy's global generator, not from rng: not reproducible
+    "mistake_np_random_init": {"init": INIT.replace("rng.normal(0.0, std,", "np.random.normal(0.0, std,")},
+    # LeCun's 1/n_in variance on the output unit only
+    "mistake_lecun_output": {"init": INIT.replace(
+        "            params[f\"w{l}\"] = rng.normal(0.0, std, size=sizes[l - 1])",
+        "            params[f\"w{l}\"] = rng.normal(0.0, np.sqrt(1.0 / sizes[l - 1]) if scheme == \"he\" else 1.0, "
+        "size=sizes[l - 1])")},
+    # Var(h) where the derivation needs E[h^2]; and E[h^2] without the half
+    "mistake_derivation_var_h": {"init": INIT.replace(
+        '"Var_z = n*s**2*E_h2",  # E_w = 0, E_w2 = s**2', '"Var_z = n*s**2*(E_h2 - E_h**2)",  # Var(h)')},
+    "mistake_relu_moment_no_half": {"init": INIT.replace("relu_second_moment = Var_a / 2",
+                                                          "relu_second_moment = Var_a")},
+    # guessing: every multiple-choice answer "yes"
+    "mistake_choices_all_yes": {"choices": CHOICES.replace('"no"', '"yes"')},
+    # a correct train over a backward that is still the stub: q4 is graded with the reference's
+    "train_over_stub_backward": {"backward": STUB.format(name="backward")},
+    # grad_w1_norm with its own backprop (not calling backward), divided by n: loses q5 only
+    "mistake_grad_norm_own_mean": {"vanishing": VANISHING.replace(
+        '    return float(np.linalg.norm(backward(params, X, y)["W1"]))',
+        '    d = n_hidden(params)\n    hs = [np.asarray(X, dtype=float)]\n'
+        '    for l in range(1, d + 1):\n        hs.append(sigmoid(hs[-1] @ params[f"W{l}"] + params[f"b{l}"]))\n'
+        '    delta = (sigmoid(hs[-1] @ params[f"w{d + 1}"] + params[f"b{d + 1}"]) - y) / len(y)\n'
+        '    back = np.outer(delta, params[f"w{d + 1}"])\n'
+        '    for l in range(d, 0, -1):\n        delta = back * hs[l] * (1 - hs[l])\n'
+        '        back = delta @ params[f"W{l}"].T\n'
+        '    return float(np.linalg.norm(X.T @ delta))')},
     # hostile: each replaces one part and keeps the rest correct
     "hostile_monkeypatch": {"backward": '''
 import builtins
@@ -252,12 +322,14 @@ def backward(params, X, y):
     # answer question 5 with it later (a lent function only works during the call it came with)
     "hostile_keep_reference": {
         "backward": BACKWARD.replace("delta = f - y\n", "delta = (f - y) / len(y)\n"),
+        # the notebook's own backward is kept in a list: a list item is no alias the grader rebinds
         "train": TRAIN.replace("    params = init_params(sizes, rng)\n",
-                               "    global _lent\n    if backward is not _own_backward:\n"
-                               "        _lent = backward\n    params = init_params(sizes, rng)\n")
-                 + "\n_own_backward = backward\n_lent = None\n",
+                               "    if backward is not _own[0]:\n"
+                               "        _kept.append(backward)\n    params = init_params(sizes, rng)\n")
+                 + "\n_own = [backward]\n_kept = []\n",
         "vanishing": VANISHING.replace('return float(np.linalg.norm(backward(params, X, y)["W1"]))',
-                                       'return float(np.linalg.norm((_lent or backward)(params, X, y)["W1"]))'),
+                                       'return float(np.linalg.norm((_kept[-1] if _kept else backward)'
+                                       '(params, X, y)["W1"]))'),
     },
     "hostile_infinite_loop": {"forward": FORWARD + '''
 
@@ -273,15 +345,15 @@ def forward(params, X):
 
 
 def main(names: list[str]) -> None:
-    """Write the named notebooks (all without names). Cell ids are random, so rewriting an
-    existing notebook changes its bytes: name only the new ones."""
+    """Write the named notebooks (all without names); the example class goes to
+    assignments/sigmoid_mlp/examples/."""
     HERE.mkdir(parents=True, exist_ok=True)
     for name, replace in VARIANTS.items():
         if names and name not in names:
             continue
         nb = notebook(replace)
         nbformat.validate(nb)
-        nbformat.write(nb, HERE / f"{name}.ipynb")
+        nbformat.write(nb, (EXAMPLES if name in EXAMPLE_CASES else HERE) / f"{name}.ipynb")
 
 
 if __name__ == "__main__":
