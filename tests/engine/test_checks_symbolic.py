@@ -211,3 +211,22 @@ def test_multiple_choice_does_not_load_sympy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("answer", [
+    "Max(sqrt(-1), 1)",  # sympy raises ValueError while building it
+    " + ".join(f"(15**999 + {k})**(1/2)" for k in range(66)),  # slow to build and compare
+])
+def test_an_answer_sympy_cannot_build_is_a_wrong_answer_within_the_deadline(answer):
+    import time
+
+    import sympy as sp
+
+    from autograder.checks import assert_equivalent
+    from autograder.errors import CheckFailed
+
+    start = time.monotonic()
+    with pytest.raises(CheckFailed, match="shrink_factor: "):
+        assert_equivalent(answer, "5*sech(5)**2", {"x": sp.Symbol("x")}, name="shrink_factor",
+                          timeout=3)
+    assert time.monotonic() - start < 8

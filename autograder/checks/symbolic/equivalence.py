@@ -163,13 +163,38 @@ def assert_equivalent(
     for sym, kind in assumptions.items():
         if kind not in DOMAINS:
             raise ValueError(f"assumption {kind!r} for {sym!r} is not one of {DOMAINS}")
+    _expected_expr(expected, symbols)  # a suite's own mistake raises here, not in the child
+
+    def judge() -> str | None:
+        return _judge(answer, expected, symbols, assumptions, name, numeric_ok, reveal, sampler,
+                      extra_functions, extra_constants, seed)
+
+    # Reading the answer builds sympy objects, which a hostile answer can make arbitrarily
+    # slow or make raise: reading and comparing run together in a child with a deadline.
+    outcome = run_with_deadline(judge, timeout)
+    prefix = "" if name == "answer" else f"{name}: "
+    if outcome is None:
+        raise CheckFailed(f"{prefix}your answer could not be checked in time; write it in a "
+                          "simpler form")
+    if outcome[0] != "ok":
+        raise CheckFailed(f"{prefix}your answer could not be read as an expression "
+                          f"({outcome[1][:200]})")
+    if outcome[1] is not None:
+        raise CheckFailed(outcome[1])
+
+
+def _judge(answer: Any, expected: Any, symbols: Mapping[str, sympy.Symbol],
+           assumptions: Mapping[str, str], name: str, numeric_ok: bool, reveal: bool,
+           sampler: Sampler | None, extra_functions: Sequence[str],
+           extra_constants: Sequence[str], seed: int) -> str | None:
+    """None if ``answer`` is equivalent to ``expected``, else the message saying why not."""
     want = _expected_expr(expected, symbols)
     tuple_len = len(want) if isinstance(want, tuple) else None
     prefix = "" if name == "answer" else f"{name}: "
     try:
         got, notes = parse_with_notes(answer, symbols, tuple_len, extra_functions, extra_constants)
     except Refused as exc:
-        raise CheckFailed(f"{prefix}could not read your answer: {exc}") from None
+        return f"{prefix}could not read your answer: {exc}"
     pairs = list(zip(got, want)) if tuple_len is not None else [(got, want)]
     decimal = _has_float_literal(answer)
     for i, (a, b) in enumerate(pairs):
@@ -179,14 +204,15 @@ def assert_equivalent(
             if tuple_len is None
             else f"element {i + 1} of your answer, {shown},"
         )
-        problem = _compare_one(a, b, assumptions, sampler, seed, timeout, numeric_ok, decimal)
+        problem = _compare_one(a, b, assumptions, sampler, seed, numeric_ok, decimal)
         if problem is not None:
             message = f"{prefix}{what} {problem}"
             if reveal:
                 message += f"; expected {sympy.sstr(b)}"
             for note in notes:
                 message += f" (note: {note})"
-            raise CheckFailed(message)
+            return message
+    return None
 
 
 def _element_text(answer: Any, i: int, parsed: Any) -> Any:
@@ -207,7 +233,6 @@ def _compare_one(
     assumptions: Mapping[str, str],
     sampler: Sampler | None,
     seed: int,
-    timeout: float,
     numeric_ok: bool,
     decimal: bool,
 ) -> str | None:
@@ -216,10 +241,7 @@ def _compare_one(
         return "is a decimal number; give the exact expression (e.g. 1/4 or 5*sech(5)**2)"
     if a == b:
         return None
-    outcome = run_with_deadline(lambda: _verdict(a, b, assumptions, sampler, seed), timeout)
-    if outcome is None or outcome[0] != "ok":
-        return "could not be checked in time; write it in a simpler form"
-    status, point = outcome[1]
+    status, point = _verdict(a, b, assumptions, sampler, seed)
     if status == "equal":
         return None
     if status == "differs" and numeric:
