@@ -35,6 +35,8 @@ from autograder.bubblewrap import (
     bwrap_args,
     bwrap_path,
 )
+from autograder.cgroup import describe as cgroup_description
+from autograder.cgroup import join as join_cgroup
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
 
@@ -150,13 +152,18 @@ class LaunchPlan:
     isolation: str
     temp_dir: str | None = None
     own_fds: tuple[int, ...] = ()
+    cgroup_procs: tuple[str, ...] = ()  # the sandbox's cgroup, joined before exec
 
     def preexec(self) -> Callable[[], None]:
-        """A preexec_fn applying the rlimits in the child before exec (resource calls only)."""
+        """A preexec_fn joining the sandbox's cgroup and applying the rlimits in the child
+        before exec."""
         limits = [(getattr(resource, name), soft, hard) for name, soft, hard in self.limits
                   if hasattr(resource, name)]
+        procs = self.cgroup_procs
 
         def apply() -> None:
+            if procs:
+                join_cgroup(procs)
             for res, soft, hard in limits:
                 try:
                     resource.setrlimit(res, (soft, hard))
@@ -199,14 +206,27 @@ def choose_isolation(config: SandboxConfig) -> tuple[bool, str]:
     return False, reduced_isolation(why)
 
 
+def limits_text(config: SandboxConfig) -> str:
+    """Which memory and process limits hold a sandbox here (recorded with every result)."""
+    return cgroup_description(config.memory_text, config.max_processes,
+                              min(config.max_processes, FALLBACK_PROCESSES))
+
+
 def reduced_isolation(why: str) -> str:
     return f"reduced: {why} (rlimits, scrubbed env, temp dir)"
 
 
-def rlimits(config: SandboxConfig, *, bubblewrap: bool) -> list[tuple[str, int, int]]:
-    """The (name, soft, hard) rlimits of a worker."""
+FALLBACK_PROCESSES = 8
+"""The process limit of a sandbox that no cgroup holds: RLIMIT_AS is per process, so fewer
+processes keep the sandbox's memory within a few times its limit."""
+
+
+def rlimits(config: SandboxConfig, *, bubblewrap: bool, whole_sandbox: bool = False
+            ) -> list[tuple[str, int, int]]:
+    """The (name, soft, hard) rlimits of a worker; ``whole_sandbox`` when a cgroup limits
+    the sandbox as a whole (otherwise far fewer processes are allowed)."""
     cpu = config.cpu_seconds or int(config.submission_timeout) + 10
-    nproc = config.max_processes
+    nproc = config.max_processes if whole_sandbox else min(config.max_processes, FALLBACK_PROCESSES)
     if not bubblewrap and os.geteuid() != 0:
         # Without a private uid RLIMIT_NPROC counts all of this user's processes.
         nproc += _count_own_tasks()
@@ -256,7 +276,7 @@ def worker_env(home: str) -> dict[str, str]:
 
 
 def plan_launch(config: SandboxConfig, req_fd: int, resp_fd: int, *, bubblewrap: bool,
-                isolation: str) -> LaunchPlan:
+                isolation: str, cgroup_procs: tuple[str, ...] = ()) -> LaunchPlan:
     """Build the command line, environment and limits of one worker.
 
     Parameters
@@ -270,7 +290,7 @@ def plan_launch(config: SandboxConfig, req_fd: int, resp_fd: int, *, bubblewrap:
         Description recorded with every result.
     """
     python = config.python or sys.executable
-    limits = rlimits(config, bubblewrap=bubblewrap)
+    limits = rlimits(config, bubblewrap=bubblewrap, whole_sandbox=bool(cgroup_procs))
     worker_cfg = {
         "req_fd": req_fd, "resp_fd": resp_fd, "limits": limits,
         "max_frame_bytes": config.max_frame_bytes,
@@ -289,7 +309,7 @@ def plan_launch(config: SandboxConfig, req_fd: int, resp_fd: int, *, bubblewrap:
                 shutil.copy(f, env["MPLCONFIGDIR"])
         argv = [python, "-I", "-B", str(WORKER_MAIN), json.dumps(worker_cfg)]
         return LaunchPlan(argv, env, temp_dir, limits, (req_fd, resp_fd),
-                          False, isolation, temp_dir)
+                          False, isolation, temp_dir, cgroup_procs=cgroup_procs)
     worker_cfg["uid"] = config.uid if config.uid is not None else random.randrange(*UID_RANGE)
     env = worker_env(SANDBOX_HOME)
     main_in_box = f"{SANDBOX_CODE_DIR}/{WORKER_MAIN.name}"
@@ -309,7 +329,7 @@ def plan_launch(config: SandboxConfig, req_fd: int, resp_fd: int, *, bubblewrap:
         "--", python, "-I", "-B", main_in_box, json.dumps(worker_cfg),
     ]
     return LaunchPlan(argv, env, "/", limits, (req_fd, resp_fd, *font_fds),
-                      True, isolation, own_fds=tuple(font_fds))
+                      True, isolation, own_fds=tuple(font_fds), cgroup_procs=cgroup_procs)
 
 
 _font_cache_builder: subprocess.Popen[bytes] | None = None

@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from autograder.sandbox import SandboxConfig, choose_isolation, reduced_isolation
+from autograder.sandbox import SandboxConfig, choose_isolation, limits_text, reduced_isolation
 
 from .transport import WorkerProcess, start_process
 
@@ -75,16 +75,16 @@ def isolation_for(config: SandboxConfig) -> tuple[bool, str]:
     ``isolation="auto"`` falls back to reduced isolation once bubblewrap failed here."""
     bubblewrap, isolation = choose_isolation(config)
     if bubblewrap and _bwrap_broken and config.isolation == "auto":
-        return False, reduced_isolation(_bwrap_broken)
-    return bubblewrap, isolation
+        bubblewrap, isolation = False, reduced_isolation(_bwrap_broken)
+    return bubblewrap, f"{isolation}; {limits_text(config)}"
 
 
-def mark_bwrap_broken(stderr: str) -> str:
+def mark_bwrap_broken(stderr: str, config: SandboxConfig) -> str:
     """Record that bubblewrap failed to start (its ``stderr``); returns the reduced isolation
     text every later worker with ``isolation="auto"`` gets."""
     global _bwrap_broken
     _bwrap_broken = "bubblewrap failed to start: " + stderr.strip()[:200]
-    return reduced_isolation(_bwrap_broken)
+    return f"{reduced_isolation(_bwrap_broken)}; {limits_text(config)}"
 
 
 def prestart_worker(config: SandboxConfig) -> None:

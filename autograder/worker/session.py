@@ -339,7 +339,7 @@ class Worker:
                 proc.close()
                 self._budget -= time.monotonic() - t0
                 if self._bubblewrap and "bwrap:" in stderr and self.config.isolation == "auto":
-                    self._bubblewrap, self.isolation = False, pool.mark_bwrap_broken(stderr)
+                    self._bubblewrap, self.isolation = False, pool.mark_bwrap_broken(stderr, self.config)
                     continue
                 raise RuntimeError(
                     f"the sandboxed worker did not start ({type(e).__name__}: {e}); its "

@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from autograder import cgroup
 from autograder.sandbox import LaunchPlan, SandboxConfig, describe_exit, plan_launch
 from autograder.sandboxed.protocol import (
     FrameReader,
@@ -83,14 +84,17 @@ class WorkerProcess:
         self.out_tail = Capture(8 * 1024, keep="tail")
         self.captures: list[Capture] = []
         self.stderr_captures: list[Capture] = []
+        self.cgroup: cgroup.SandboxCgroup | None = None
 
     def start(self) -> None:
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
         for fd in (req_r, resp_w):
             grow_pipe(fd)
+        self.cgroup = cgroup.create(self.config.memory_bytes, self.config.max_processes)
         plan = plan_launch(self.config, req_r, resp_w, bubblewrap=self.plan.bubblewrap,
-                           isolation=self.plan.isolation)
+                           isolation=self.plan.isolation,
+                           cgroup_procs=self.cgroup.join_paths() if self.cgroup else ())
         self.plan = plan
         try:
             self.proc = subprocess.Popen(
@@ -271,6 +275,9 @@ class WorkerProcess:
             for fd, _ in self.poll.poll(50):
                 if fd in self.open_outputs:
                     self._read_output(fd)
+        if self.cgroup is not None and self.cgroup.oom_killed():
+            return (f"it ran out of memory (limit {self.config.memory_text} for the whole "
+                    "sandbox, all its processes together)")
         return describe_exit(self.proc.returncode, self.out_tail.text(),
                              bubblewrap=self.plan.bubblewrap, config=self.config)
 
@@ -286,6 +293,9 @@ class WorkerProcess:
                 stream.close()
             except OSError:
                 pass
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
         if self.plan.temp_dir:
             import shutil
 

@@ -85,7 +85,7 @@ def test_class_is_graded_in_parallel_with_exact_scores_and_reruns_skip(tmp_path)
                       "--csv", str(table))
     assert run.returncode == 0, run.stdout + run.stderr
     assert gradebook(db) == expected
-    assert "graded 5, unchanged and skipped 0, grader failures 0; isolation: bubblewrap" in run.stdout
+    assert "graded 5, unchanged and skipped 0, grader failures 0; isolation: bubblewrap; " in run.stdout
     rows = {line["student"]: line for line in csv.DictReader(open(table, encoding="utf-8"))}
     assert {s: float(r["score"]) for s, r in rows.items()} == expected
     assert rows["bob"]["q3"] == "0" and rows["bob"]["q1"] == "10"

@@ -73,8 +73,9 @@ def test_spare_pool_of_a_forked_process_starts_empty() -> None:
 def test_auto_isolation_falls_back_once_bubblewrap_failed(monkeypatch) -> None:
     monkeypatch.setattr(pool, "_bwrap_broken", None)
     monkeypatch.setattr(pool, "choose_isolation", lambda config: (True, "bubblewrap"))
-    assert pool.isolation_for(SandboxConfig()) == (True, "bubblewrap")
-    text = pool.mark_bwrap_broken("bwrap: setting up uid map: Permission denied\n")
+    limits = pool.limits_text(SandboxConfig())
+    assert pool.isolation_for(SandboxConfig()) == (True, f"bubblewrap; {limits}")
+    text = pool.mark_bwrap_broken("bwrap: setting up uid map: Permission denied\n", SandboxConfig())
     assert text.startswith("reduced:") and "Permission denied" in text
     assert pool.isolation_for(SandboxConfig()) == (False, text)
-    assert pool.isolation_for(SandboxConfig(isolation="bubblewrap")) == (True, "bubblewrap")
+    assert pool.isolation_for(SandboxConfig(isolation="bubblewrap")) == (True, f"bubblewrap; {limits}")
