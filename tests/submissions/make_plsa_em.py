@@ -8,6 +8,11 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).parent / "plsa_em"
+# The example class graded by `mlhw demo` lives with the assignment (not duplicated here); its
+# expected scores are tests/submissions/plsa_em/<case>.expected.toml all the same.
+EXAMPLES = Path(__file__).parents[2] / "assignments" / "plsa_em" / "examples"
+EXAMPLE_CASES = {"solution", "partial", "mistake_no_log_M", "mistake_m_step_no_counts",
+                 "hostile_memory_bomb"}
 
 IMPORTS = "%matplotlib inline\nimport numpy as np\nimport scipy.sparse as sparse\nimport sympy as sp\nfrom matplotlib.figure import Figure"
 
@@ -65,7 +70,15 @@ def top_words(beta, vocab, n=10):
 
 SYMBOLIC = '''
 s1, s2, s3 = sp.symbols("s1 s2 s3", positive=True)
+alpha1, lam = sp.symbols("alpha1 lam", positive=True)
+t1, t2, t3 = sp.symbols("t1 t2 t3", positive=True)
+beta1, mu = sp.symbols("beta1 mu", positive=True)
+stationarity = "s1/alpha1 - lam = 0"
+lagrange_multiplier = s1 + s2 + s3
+derivation_alpha = ["s1/alpha1 - lam = 0", "s1 = lam*alpha1", "alpha1 = s1/lam", "alpha1 = s1/(s1 + s2 + s3)"]
 alpha_1 = s1 / (s1 + s2 + s3)
+multiplier_beta = t1 + t2 + t3
+derivation_beta = ["t1/beta1 - mu = 0", "beta1 = t1/mu", "beta1 = t1/(t1 + t2 + t3)"]
 '''
 
 PLOT = '''
@@ -186,7 +199,17 @@ def top_words(beta, vocab, n=10):
         out.append(np.array([vocab[j] for j in ranked[:n]]))
     return np.array(out)
 ''',
-    "symbolic": 'alpha_1 = "s1/(s1 + s2 + s3)"\n',
+    # strings for the results, sympy equations for the steps
+    "symbolic": '''
+s1, s2, s3, alpha1, lam = sp.symbols("s1 s2 s3 alpha1 lam", positive=True)
+t1, t2, t3, beta1, mu = sp.symbols("t1 t2 t3 beta1 mu", positive=True)
+stationarity = sp.Eq(s1 / alpha1, lam)
+lagrange_multiplier = "s3 + s2 + s1"
+derivation_alpha = [sp.Eq(s1 / alpha1, lam), sp.Eq(alpha1 * lam, s1), sp.Eq(alpha1, s1 / (s1 + s2 + s3))]
+alpha_1 = "s1/(s1 + s2 + s3)"
+multiplier_beta = "t1 + t2 + t3"
+derivation_beta = [sp.Eq(t1 / beta1 - mu, 0), sp.Eq(beta1, t1 / (t1 + t2 + t3))]
+''',
     "plot": '''
 import matplotlib
 matplotlib.use("Agg")
@@ -229,12 +252,35 @@ FLOAT32 = {
               .replace("return alpha, beta, np.array(ll)", "return alpha, beta, np.array(ll, dtype=np.float32)"),
 }
 
+# fit_plsa written with the notebook's own functions: one E-step and one M-step per iteration
+# through the dense gamma (right, but out of memory at question 5's scale), ll from
+# log_likelihood. A mistake in e_step or m_step is then graded in question 2 or 3 only.
+TEXTBOOK_FIT = '''
+def fit_plsa(counts, alpha0, beta0, n_iter):
+    alpha, beta = alpha0, beta0
+    ll = [log_likelihood(counts, alpha, beta)]
+    for _ in range(n_iter):
+        alpha, beta = m_step(counts, e_step(alpha, beta))
+        ll.append(log_likelihood(counts, alpha, beta))
+    return alpha, beta, np.array(ll)
+'''
+
+# the scalable fit, its log-likelihoods from the notebook's log_likelihood
+REUSING_FIT = FIT.replace("    ll = []\n", "    ll = [log_likelihood(counts, alpha, beta)]\n").replace(
+    "        ll.append(n @ np.log(p) - n.sum() * np.log(M))\n        if t == n_iter:\n            break\n", "        if t == n_iter:\n            break\n").replace(
+    "        beta = beta_new / beta_new.sum(axis=1, keepdims=True)\n", "        beta = beta_new / beta_new.sum(axis=1, keepdims=True)\n        ll.append(log_likelihood(counts, alpha, beta))\n")
+
+# question 7 as the student version has it: the symbols declared, every answer still `...`
+SYMBOLIC_STUB = "\n".join(SYMBOLIC.strip().splitlines()[:4]) + "\n" + "\n".join(
+    f"{name} = ...  # YOUR ANSWER" for name in ("stationarity", "lagrange_multiplier", "derivation_alpha",
+                                               "alpha_1", "multiplier_beta", "derivation_beta")) + "\n"
+
 VARIANTS = {
     "solution": {},
     "loops": LOOPS,
     "float32": FLOAT32,
     "partial": {"mstep": STUB.format(name="m_step"), "fit": STUB.format(name="fit_plsa"),
-                "symbolic": "alpha_1 = ...\n", "plot": ""},
+                "symbolic": SYMBOLIC_STUB, "plot": ""},
     # mistakes to diagnose (ASSIGNMENTS.md section 1)
     "mistake_no_log_M": {"loglik": LOGLIK.replace(" - n.sum() * np.log(counts.shape[0])", "")},
     "mistake_log_outside": {"loglik": '''
@@ -252,6 +298,38 @@ def e_step(alpha, beta):
     return joint / joint.sum(axis=2, keepdims=True)
 '''},
     "dense_fit": {"fit": DENSE_FIT},
+    # a correct fit with a guard in a denominator: n / (p + 1e-10) moves alpha and beta by
+    # up to 6e-5 relative and ll by 1e-7 at question 5's scale, not more
+    "guard_1e10": {"fit": FIT.replace("(n / p, (i, j))", "(n / (p + 1e-10), (i, j))")},
+    # a correct top_words whose ties come out in reverse vocabulary order
+    "top_words_argsort": {"top": '''
+def top_words(beta, vocab, n=10):
+    order = np.argsort(beta, axis=1)[:, ::-1][:, :n]
+    return [[vocab[j] for j in row] for row in order]
+'''},
+    # a mistake in a helper is charged in its own question only, whatever calls it
+    "mistake_no_log_M_reused": {"loglik": LOGLIK.replace(" - n.sum() * np.log(counts.shape[0])", ""),
+                                "fit": REUSING_FIT},
+    "textbook_fit": {"fit": TEXTBOOK_FIT},
+    "mistake_gamma_over_documents_textbook": {
+        "estep": ESTEP.replace("total = joint.sum(axis=2", "total = joint.sum(axis=0"), "fit": TEXTBOOK_FIT},
+    "mistake_m_step_no_counts_textbook": {
+        "mstep": MSTEP.replace("np.asarray(counts, dtype=float)[:, :, None] * gamma", "gamma"), "fit": TEXTBOOK_FIT},
+    # mistakes in fit_plsa itself: questions 4-6 grade it
+    "mistake_fit_beta_new_alpha": {"fit": FIT.replace(
+        "        alpha = alpha_new / alpha_new.sum(axis=1, keepdims=True)\n", "").replace(
+        "        beta_new = beta * (R.T @ alpha).T  # sum_i n_ij gamma_ijk, with the old alpha\n",
+        "        alpha = alpha_new / alpha_new.sum(axis=1, keepdims=True)\n"
+        "        beta_new = beta * (R.T @ alpha).T  # with the new alpha: not EM\n")},
+    "mistake_fit_binary_counts": {"fit": FIT.replace("n = counts[i, j].astype(float)", "n = np.ones(i.size)  # presence, not counts")},
+    "mistake_fit_stops_early": {"fit": FIT.replace(
+        "        if t == n_iter:\n            break\n",
+        "        if t == n_iter:\n            break\n"
+        "        if t > 0 and ll[-1] - ll[-2] < 1e-5 * abs(ll[-1]):  # converged: stop early\n"
+        "            ll += [ll[-1]] * (n_iter - t)\n            break\n")},
+    # a derivation step that does not follow (alpha1 = lam/s1): question 7 loses its 2 points
+    "mistake_derivation_step": {"symbolic": SYMBOLIC.replace('"alpha1 = s1/lam", "alpha1 = s1/(s1 + s2 + s3)"',
+                                                         '"alpha1 = lam/s1", "alpha1 = s1/(s1 + s2 + s3)"')},
     # hostile: each replaces one part and keeps the rest correct
     "hostile_monkeypatch": {"estep": '''
 import builtins
@@ -286,7 +364,7 @@ def main():
     for name, replace in VARIANTS.items():
         nb = notebook(replace)
         nbformat.validate(nb)
-        nbformat.write(nb, HERE / f"{name}.ipynb")
+        nbformat.write(nb, (EXAMPLES if name in EXAMPLE_CASES else HERE) / f"{name}.ipynb")
 
 
 if __name__ == "__main__":
