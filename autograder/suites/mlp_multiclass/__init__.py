@@ -1,0 +1,1 @@
+"""Hidden suite of assignment 5, ``mlp_multiclass`` (ASSIGNMENTS.md §5)."""

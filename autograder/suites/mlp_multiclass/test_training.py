@@ -1,0 +1,126 @@
+"""Question 7: the student's own training loop on two circles, and the decision boundary.
+
+The data is drawn from the grading seed (`make_circles`: radius 1 and 0.5, noise 0.1). The
+grader calls train(X, y, d_h=16, lr=0.3, epochs=40, batch_size=16, rng) on 600 points and
+measures the accuracy of the returned params on 1,000 fresh points: at least 95% is expected.
+Measured with the reference over 20 seeds: 97-100% (a plain loop over batches takes well
+under a second; about 2 s when bprop is lent, one callback per batch). A network that does
+not learn gets about 50%, a linear boundary at most about 65%, so no seed passes one by luck.
+
+`train` calls the functions of question 5 (and, through them, 2 and 3): a run that falls short
+or raises is graded again with the wrong ones lent from the reference, so a gradient mistake
+costs question 5, not also question 7.
+"""
+
+import numpy as np
+import pytest
+
+from autograder.checks import assert_figure, describe_call
+from autograder.errors import CheckFailed
+from autograder.suites.mlp_multiclass.helpers import FOR_TRAINING, graded
+
+REFERENCE = "autograder.suites.mlp_multiclass.reference"
+
+MIN_ACCURACY = 0.95
+SETTINGS = {"d_h": 16, "lr": 0.3, "epochs": 40, "batch_size": 16}
+N_TRAIN, N_TEST = 600, 1000
+TRAIN_TIMEOUT = 60
+RUNS = 3
+KEYS = ("train_loss", "valid_loss", "train_acc", "valid_acc")
+
+
+def _train(s, ref, X, y, d_h, lr, epochs, batch_size, seed):
+    called = describe_call("train", {"X": X, "y": y, "d_h": d_h, "lr": lr, "epochs": epochs,
+                                     "batch_size": batch_size, "rng": np.random.default_rng(seed)})
+    out = s.train.with_timeout(TRAIN_TIMEOUT)(X, y, d_h, lr, epochs, batch_size,
+                                                 np.random.default_rng(seed))
+    if not isinstance(out, tuple | list) or len(out) != 2:
+        raise CheckFailed(f"train must return a tuple (params, history)\n  called: {called}")
+    params, history = out
+    if not isinstance(params, dict) or any(k not in params for k in ("W1", "b1", "W2", "b2")):
+        raise CheckFailed(f"the params train returned must be a dict with keys W1, b1, W2, b2\n"
+                          f"  called: {called}")
+    try:
+        shapes = {k: np.shape(params[k]) for k in ("W1", "b1", "W2", "b2")}
+        if shapes != {"W1": (d_h, 2), "b1": (d_h,), "W2": (2, d_h), "b2": (2,)}:
+            raise ValueError(f"shapes {shapes}")
+        finite = all(np.isfinite(np.asarray(params[k], dtype=float)).all() for k in shapes)
+    except (TypeError, ValueError) as exc:
+        raise CheckFailed(f"the params train returned do not fit a 2-{d_h}-2 network ({exc}): "
+                          f"W1 ({d_h}, 2), b1 ({d_h},), W2 (2, {d_h}), b2 (2,)\n  called: {called}") from None
+    if not finite:
+        raise CheckFailed(f"the params train returned contain nan or inf\n  called: {called}")
+    return params, history, called
+
+
+def _accuracy_runs(s, ref, rng):
+    """Up to three trainings on fresh circles; stops when a majority is on one side."""
+    results = []
+    while len(results) < RUNS:
+        X, y = ref.make_circles(N_TRAIN, noise=0.1, factor=0.5, rng=rng)
+        X_test, y_test = ref.make_circles(N_TEST, noise=0.1, factor=0.5, rng=rng)
+        params, _, called = _train(s, ref, X, y, seed=int(rng.integers(2**32)), **SETTINGS)
+        results.append((ref.accuracy(params, X_test, y_test), called))
+        passed = sum(a >= MIN_ACCURACY for a, _ in results)
+        if max(passed, len(results) - passed) > RUNS // 2:
+            break
+    accuracy = sorted(a for a, _ in results)[len(results) // 2]
+    if accuracy < MIN_ACCURACY:
+        hint = (" — the network did not learn (chance is 50%): check the sign of the update, "
+                "that every parameter is updated and that the batches cover the training part"
+                if accuracy < 0.7 else "")
+        raise CheckFailed(
+            f"median held-out accuracy {accuracy:.1%} over {len(results)} trainings "
+            f"({', '.join(f'{a:.1%}' for a, _ in results)}) on {N_TEST} fresh points of the two "
+            f"circles; at least {MIN_ACCURACY:.0%} is expected{hint}\n  called (first run): {results[0][1]}")
+
+
+@pytest.mark.question("q7", points=12)
+def test_q7_train_separates_the_circles(student, ref, rng):
+    """train (d_h = 16, lr = 0.3, 40 epochs, batches of 16) reaches >= 95% held-out accuracy on two circles"""
+    graded(student, ref, FOR_TRAINING, lambda s: _accuracy_runs(s, ref, rng), "train")
+
+
+def _history_ok(s, ref, X, y, epochs, seed):
+    _, history, called = _train(s, ref, X, y, 8, 0.3, epochs, 32, seed)
+    if not isinstance(history, dict):
+        raise CheckFailed(f"history must be a dict with keys {', '.join(KEYS)}\n  called: {called}")
+    for key in KEYS:
+        if key not in history:
+            raise CheckFailed(f"history has no key {key!r} (it has {', '.join(map(str, history)) or 'none'})"
+                              f"\n  called: {called}")
+        try:
+            values = np.asarray(history[key], dtype=float)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"history[{key!r}] must be a list of numbers\n  called: {called}") from None
+        if values.shape != (epochs,):
+            raise CheckFailed(f"history[{key!r}] has shape {values.shape}; expected {epochs} values, "
+                              f"one per epoch\n  called: {called}")
+        if not np.all(np.isfinite(values)) or np.any(values < 0) or (
+                key.endswith("acc") and np.any(values > 1)):
+            raise CheckFailed(f"history[{key!r}] = {np.round(values, 4).tolist()}: "
+                              + ("accuracies are fractions in [0, 1]" if key.endswith("acc")
+                                 else "a mean NLL is finite and non-negative") + f"\n  called: {called}")
+
+
+@pytest.mark.question("q7", points=4)
+def test_q7_history(student, ref, rng):
+    """history: train_loss, valid_loss, train_acc, valid_acc, one value per epoch"""
+    X, y = ref.make_circles(300, noise=0.1, factor=0.5, rng=rng)
+    epochs, seed = int(rng.integers(5, 11)), int(rng.integers(2**32))
+    graded(student, ref, FOR_TRAINING, lambda s: _history_ok(s, ref, X, y, epochs, seed), "train")
+
+
+@pytest.mark.question("q7", points=4)
+def test_q7_plot_decision_boundary(student, ref, rng):
+    """plot_decision_boundary draws a filled contour of the classes and every data point"""
+    X, y = ref.make_circles(int(rng.integers(150, 300)), noise=0.1, factor=0.5, rng=rng)
+    params, _ = ref.train(X, y, 16, 0.3, 40, 16, np.random.default_rng(int(rng.integers(2**32))))
+    called = describe_call("plot_decision_boundary", {"params": params, "X": X, "y": y})
+
+    def check(s):
+        fig = s.plot_decision_boundary(params, X, y)
+        assert_figure(fig, has_contour=True, min_points=len(y),
+                      name=f"the figure of {called}")
+
+    graded(student, ref, FOR_TRAINING, check, "plot_decision_boundary")
