@@ -27,6 +27,7 @@ from autograder.sandbox import SandboxConfig, format_bytes
 from autograder.sandboxed.protocol import ProtocolError, UnsupportedValue, decode, encode
 
 from . import pool
+from .callbacks import ArrayBounds, array_bounds, callback_arguments
 from .records import CALLABLE, CallOutcome, CellReport, LoadReport
 from .transport import Capture, Died, TimedOut, WorkerProcess, start_process
 
@@ -53,6 +54,8 @@ class Worker:
         self.config = config or SandboxConfig()
         self._bubblewrap, self.isolation = pool.isolation_for(self.config)
         self._proc: WorkerProcess | None = None
+        self._depth = 0  # requests in progress (a callback may call the student again)
+        self._bounds: list[ArrayBounds] = [ArrayBounds(0, 0)]  # per call in progress
         self._cells: list[str] = []
         self._names: list[str] = []
         self._skip: set[int] = set()
@@ -130,8 +133,12 @@ class Worker:
         err = Capture(self.config.output_cap)
         msg = {"op": "call", "name": name, "args": header, "want_args": return_args}
         t0 = time.monotonic()
-        reply, rblobs = self._request(msg, blobs, timeout or self.config.call_timeout,
-                                      f"`{name}`", out, err, registry)
+        self._bounds.append(array_bounds((args, kwargs)))
+        try:
+            reply, rblobs = self._request(msg, blobs, timeout or self.config.call_timeout,
+                                          f"`{name}`", out, err, registry)
+        finally:
+            self._bounds.pop()
         duration = time.monotonic() - t0
         value = self._decode(reply, rblobs, "value", name, registry, out, err)
         after, note = (args, kwargs), ""
@@ -227,39 +234,42 @@ class Worker:
         proc.captures.append(out)
         proc.stderr_captures.append(err)
         t0 = time.monotonic()
-        callback_time = [0.0]
+        outermost = self._depth == 0  # a callback may call the student again (nested)
+        self._depth += 1
 
-        def on_callback(m: dict, b: list) -> tuple[dict, list]:
-            c0 = time.monotonic()
-            try:
-                return self._serve_callback(m, b, registry)
-            finally:
-                callback_time[0] += time.monotonic() - c0
+        def charge() -> None:
+            # All the time of the outermost exchange, the grader's callbacks included, is
+            # the submission's (a callback cannot stretch a call past its limits).
+            if outermost:
+                self._budget -= time.monotonic() - t0
 
         try:
-            reply, rblobs = proc.request(msg, blobs, t0 + limit, on_callback)
+            reply, rblobs = proc.request(msg, blobs, t0 + limit,
+                                         lambda m, b: self._serve_callback(m, b, registry))
         except TimedOut:
             self._kill()
-            self._budget -= time.monotonic() - t0 - callback_time[0]
+            charge()
             if budget_bound:
                 self._budget = 0.0
                 raise self._with_output(StudentTimeout(
                     f"the submission used up its {self.config.submission_timeout:g} s time "
                     f"budget (while running {what})"), out, err) from None
             raise self._with_output(StudentTimeout(
-                f"{what} did not return within {timeout:g} s"), out, err) from None
+                f"{what} did not return within {timeout:g} s (the time the grader spent "
+                "in functions it lent counts too)"), out, err) from None
         except Died as d:
             self._kill()
-            self._budget -= time.monotonic() - t0 - callback_time[0]
+            charge()
             if d.kind == "bad_return":
                 raise self._with_output(BadReturn(f"{what}: {d.reason}"), out, err) from None
             kind = "memory" if "out of memory" in d.reason else "crashed"
             raise self._with_output(StudentCrashed(
                 f"{what} killed the worker process: {d.reason}", kind=kind), out, err) from None
         finally:
+            self._depth -= 1
             proc.captures.remove(out)
             proc.stderr_captures.remove(err)
-        self._budget -= time.monotonic() - t0 - callback_time[0]
+        charge()
         if reply["op"] == "raise":
             raise self._with_output(self._student_error(reply, what), out, err)
         return reply, rblobs
@@ -278,7 +288,8 @@ class Worker:
             raise Died("the worker sent malformed callback arguments", "bad_return")
         fn = registry[fid]
         try:
-            result = fn(*decoded[0], **decoded[1])
+            args, kwargs = callback_arguments(fn, decoded[0], decoded[1], self._bounds[-1])
+            result = fn(*args, **kwargs)
             header, out = encode(result, callbacks=registry)
         except Exception as e:
             if self._proc is None:  # a nested call killed the worker: nothing to answer
