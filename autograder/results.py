@@ -120,17 +120,23 @@ class TestResult:
 
 @dataclass(frozen=True)
 class WrittenAnswer:
-    """Free prose collected for manual grading (worth no automatic points)."""
+    """Free prose collected for manual grading (worth no automatic points); ``answered`` is
+    False when nothing was written (``text`` then holds what the notebook had, if anything)."""
 
     question: str
     text: str
+    answered: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {"question": self.question, "text": self.text}
+        data: dict[str, Any] = {"question": self.question, "text": self.text}
+        if not self.answered:
+            data["answered"] = False
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WrittenAnswer:
-        return cls(question=data["question"], text=data["text"])
+        return cls(question=data["question"], text=data["text"],
+                   answered=data.get("answered", True) is not False)
 
 
 @dataclass(frozen=True)

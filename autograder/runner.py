@@ -32,6 +32,7 @@ from autograder.proxy import CallRecord, StudentProxy
 from autograder.results import Status, SubmissionResult, TestResult, WrittenAnswer, question_key
 from autograder.sandbox import SandboxConfig
 from autograder.submission import SubmissionError, load_submission
+from autograder.submission.written import written_answers
 
 SUITES = Path(__file__).parent / "suites"
 # Marker visibility -> Gradescope's. A hidden test's inputs are never shown; its score and
@@ -82,7 +83,7 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
     started = time.perf_counter()
     messages: list[str] = []
     stdout = ""
-    written: dict[str, str] = {}
+    written: list[WrittenAnswer] = []
     try:
         if refused:
             raise SubmissionError(refused)
@@ -94,8 +95,9 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
     isolation = ""
     try:
         if submission is not None:
-            written = submission.written
             messages.extend(submission.notes)
+            written, written_notes = written_answers(submission, assignment)
+            messages.extend(written_notes)
             if submission.skipped:
                 messages.append(f"{len(submission.skipped)} experiment cell(s) were not run while grading")
             worker = Worker(options.sandbox)
@@ -121,7 +123,7 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
         isolation=isolation or "not started (the submission could not be loaded)",
         seed=seed,
         messages=tuple(messages),
-        written=tuple(WrittenAnswer(q, text) for q, text in sorted(written.items())),
+        written=tuple(written),
         stdout=stdout,
     )
 

@@ -47,9 +47,12 @@ def _test(test: TestResult) -> dict[str, Any]:
 
 def _summary(result: SubmissionResult, include_stdout: bool) -> str:
     parts = list(result.messages)
-    if result.written:
-        questions = ", ".join(w.question for w in result.written)
-        parts.append(f"Written answers collected for manual grading: {questions}.")
+    answered = [w.question for w in result.written if w.answered]
+    empty = [w.question for w in result.written if not w.answered]
+    if answered:
+        parts.append(f"Written answers collected for manual grading: {', '.join(answered)}.")
+    if empty:
+        parts.append(f"No written answer for: {', '.join(empty)}.")
     if include_stdout and result.stdout:
         parts.append("Output printed by your notebook:\n" + cap_text(result.stdout, STDOUT_LIMIT))
     return "\n\n".join(parts)
@@ -67,8 +70,9 @@ def to_gradescope(
                 "number": f"{written.question}.w{n}",
                 "score": 0.0,
                 "max_score": 0.0,
-                "output": "Collected for manual grading.\n\n"
-                + cap_text(written.text, WRITTEN_LIMIT),
+                "output": "Collected for manual grading.\n\n" + cap_text(written.text, WRITTEN_LIMIT)
+                if written.answered
+                else "Nothing was written for this question.",
                 "tags": [written.question, Status.MANUAL.value],
                 "visibility": "visible",
             }

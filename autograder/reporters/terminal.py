@@ -101,9 +101,13 @@ def render(
                 border_style="red",
             )
         )
-    if result.written:
-        names = safe(", ".join(w.question for w in result.written))
+    answered = [w.question for w in result.written if w.answered]
+    empty = [w.question for w in result.written if not w.answered]
+    if answered:
+        names = safe(", ".join(answered))
         console.print(Text(f"written answers collected for manual grading: {names}", style="cyan"))
+    if empty:
+        console.print(Text(f"no written answer for: {safe(', '.join(empty))}", style="yellow"))
 
 
 def class_table(title: str, rows: list[GradeRow], max_points: dict[str, float]) -> Table:

@@ -72,8 +72,9 @@ class Submission:
     path: Path
     cells: tuple[Cell, ...]
     skipped: tuple[int, ...] = ()
-    written: dict[str, str] = field(default_factory=dict)
+    written: dict[str, str] = field(default_factory=dict)  # question -> the student's text
     notes: tuple[str, ...] = ()
+    unanswered: tuple[str, ...] = ()  # written questions whose answer was left empty
 
     def sources(self) -> list[str]:
         """The code to run in the worker, prelude first."""

@@ -1,5 +1,5 @@
 """Notebooks: read and validated with nbformat, never executed. Code cells become `Cell`s
-(experiment-tagged and tool cells left out); written answers are collected."""
+(experiment-tagged and tool cells left out); written answers are collected (`written`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from autograder.errors import SubmissionError
 
 from .cells import SKIPPED_TAGS, Cell, Submission, to_python
 from .tool_cells import is_tool_cell
+from .written import collect_written
 
 
 def _import_nbformat():
@@ -57,13 +58,14 @@ def read_notebook(path: Path, text: str) -> Submission:
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
         notes.append(f"the notebook does not fully follow the nbformat schema ({exc.message}); graded anyway")
-    cells, skipped, written = [], [], {}
+    answers = collect_written(nb.cells)
+    prose = {i: w.question for w in answers for i in w.cells if nb.cells[i].cell_type == "code"}
+    notes += [f"cell {i + 1} (under {q}) is not Python: it was read as written text, not run"
+              for i, q in prose.items()]
+    cells, skipped = [], []
     for index, cell in enumerate(nb.cells):
         tags = frozenset(cell.get("metadata", {}).get("tags", []))
-        question = cell.get("metadata", {}).get("mlhw", {}).get("written")
-        if cell.cell_type == "markdown" and question:
-            written[str(question)] = cell.source
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or index in prose:
             continue
         if tags & SKIPPED_TAGS:
             skipped.append(index)
@@ -71,4 +73,6 @@ def read_notebook(path: Path, text: str) -> Submission:
         if cell.get("metadata", {}).get("mlhw", {}).get("check") or is_tool_cell(cell):
             continue  # check cells (ours, otter's, nbgrader's tests): the grader runs its own
         cells.append(Cell(index, to_python(cell.source), tags))
-    return Submission(path, tuple(cells), tuple(skipped), written, tuple(notes))
+    written = {w.question: w.text for w in answers}
+    unanswered = tuple(w.question for w in answers if not w.answered)
+    return Submission(path, tuple(cells), tuple(skipped), written, tuple(notes), unanswered)
