@@ -70,7 +70,10 @@ class SandboxConfig:
     output_cap : int
         Bytes of stdout and of stderr kept per call and per load.
     max_frame_bytes : int
-        Largest message the grader accepts from the worker.
+        Largest message the worker accepts from the grader (the grader's own inputs).
+    max_reply_bytes : int
+        Largest message the grader accepts from the worker, refused before it is read
+        (the suites' inputs and answers are far smaller).
     isolation : {"auto", "bubblewrap", "reduced"}
         "auto" uses bubblewrap when it can and otherwise reduced isolation; "bubblewrap"
         refuses to run without it; "reduced" forces the fallback (tests, debugging).
@@ -101,6 +104,7 @@ class SandboxConfig:
     tmp_bytes: int = 512 * MiB
     output_cap: int = 64 * KiB
     max_frame_bytes: int = 256 * MiB
+    max_reply_bytes: int = 64 * MiB
     isolation: Isolation = "auto"
     python: str | None = None
     uid: int | None = None

@@ -38,6 +38,7 @@ import numpy as np
 __all__ = [
     "ALLOWED_KINDS",
     "MAX_DEPTH",
+    "MAX_HEADER_BYTES",
     "AxesData",
     "CallbackStub",
     "CollectionData",
@@ -57,6 +58,9 @@ __all__ = [
 ]
 
 MAX_DEPTH = 100
+MAX_HEADER_BYTES = 512 * 1024
+"""A frame's JSON header (its structure: arrays travel as blobs) is refused above this size
+before it is parsed: parsing costs memory many times the text's size."""
 ALLOWED_KINDS = "biufcUS"  # bool, int, uint, float, complex, str, bytes-str; never object
 RNG_NAMES = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _U32 = struct.Struct("<I")
@@ -722,6 +726,9 @@ def unpack_payload(payload: Any) -> tuple[dict, list]:
     hlen = _U32.unpack(mv[:4])[0]
     if hlen > len(mv) - 4:
         raise ProtocolError("frame header length exceeds the frame")
+    if hlen > MAX_HEADER_BYTES:
+        raise ProtocolError(f"a frame header of {hlen} bytes exceeds the limit of "
+                            f"{MAX_HEADER_BYTES} bytes")
     try:
         msg = _json_loads(bytes(mv[4:4 + hlen]).decode("ascii"))
     except (ValueError, RecursionError) as e:

@@ -78,7 +78,7 @@ class WorkerProcess:
 
     def __init__(self, plan: LaunchPlan, config: SandboxConfig) -> None:
         self.plan, self.config = plan, config
-        self.reader = FrameReader(config.max_frame_bytes)
+        self.reader = FrameReader(config.max_reply_bytes)
         self.frames: deque = deque()
         self.seq = 0
         self.out_tail = Capture(8 * 1024, keep="tail")

@@ -1,0 +1,55 @@
+"""Replies are parsed within bounds: a frame a student forges on the reply channel is refused
+before the grader allocates or parses it, and the grader's memory stays near its baseline."""
+
+import resource
+
+import pytest
+
+from autograder.errors import BadReturn
+from autograder.sandbox import SandboxConfig
+from autograder.worker import Worker
+
+FORGER = '''
+import os, sys
+
+def forge(header_mib, declared_mib=0):
+    """Write a frame of our own on the reply channel (found through the worker's globals and
+    frames): a JSON header of `header_mib` MiB of empty lists."""
+    resp, seq, frame = None, None, sys._getframe()
+    while frame is not None:
+        resp = frame.f_globals.get("_RESP", resp)
+        for value in list(frame.f_locals.values()):
+            if isinstance(value, dict) and value.get("op") == "call" and "seq" in value:
+                seq = value["seq"]
+        frame = frame.f_back
+    body = b'{"op":"return","seq":%d,"blobs":[],"value":null,"junk":[' % seq
+    body += b"[]," * (header_mib * 2**20 // 3) + b"[]]}"
+    total = 4 + len(body) if not declared_mib else declared_mib * 2**20
+    os.write(resp, total.to_bytes(4, "little") + len(body).to_bytes(4, "little"))
+    view = memoryview(body)
+    while view:
+        view = view[os.write(resp, view):]
+    return 1
+
+def honest():
+    return 2
+'''
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.mark.parametrize("header_mib,declared_mib,refused", [
+    (48, 0, "frame header of .* bytes exceeds the limit"),  # a reply of legal size
+    (8, 256, "message of 268435456 bytes exceeds the limit"),  # declared bigger than allowed
+])
+def test_a_forged_reply_frame_is_refused_before_it_is_parsed(header_mib, declared_mib, refused):
+    before = peak_mib()
+    with Worker(SandboxConfig(call_timeout=20, load_timeout=10)) as worker:
+        assert worker.load([FORGER]).ok
+        for _ in range(2):  # again after the restart it causes
+            with pytest.raises(BadReturn, match=refused):
+                worker.call("forge", (header_mib, declared_mib))
+        assert worker.call("honest").value == 2  # the next call gets a fresh worker
+    assert peak_mib() - before < 1024
