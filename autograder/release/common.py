@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .source import ANSWER, REPO, Source, SourceCell, solution_lines
+from .source import ANSWER, REPO, WRITTEN_PROMPT, Source, SourceCell, solution_lines
 
 TOOL_TIMEOUT = 900  # seconds; otter assign executes the solution notebook once
 AUTOGRADER = REPO / "autograder"
@@ -268,3 +268,21 @@ def question_runs(source: Source) -> list[tuple[str, list[SourceCell]]]:
         out.append(("loose", [sc]))
         i += 1
     return out
+
+
+def unlock_answer_cells(path: Path) -> None:
+    """Make the written-answer cells of the notebook at ``path`` editable and deletable (a
+    tool may lock them): every cell with mlhw's ``written`` metadata or the answer prompt."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        meta = cell.get("metadata", {})
+        if (meta.get("mlhw") or {}).get("written") or WRITTEN_PROMPT in cell.get("source", ""):
+            for key in ("editable", "deletable"):
+                if meta.get(key) is False:
+                    del meta[key]
+                    changed = True
+    if changed:
+        nbformat.write(nb, path)

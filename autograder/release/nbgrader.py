@@ -39,6 +39,7 @@ from .common import (
     run_tool,
     stub_for,
     support_files,
+    unlock_answer_cells,
 )
 from .source import (
     ANSWER,
@@ -243,6 +244,7 @@ def release_nbgrader(source: Source, out_dir: str | Path) -> Path:
     release = course / "release" / source.name
     _restore_stubs(release / f"{source.name}.ipynb", stubs)
     check_no_leaks(source, release, "nbgrader generate_assignment")
+    unlock_answer_cells(release / f"{source.name}.ipynb")
     return release
 
 

@@ -36,18 +36,21 @@ from .common import (
     run_tool,
     stub_for,
     support_files,
+    unlock_answer_cells,
 )
 from .source import (
     ANSWER,
+    WRITTEN_PROMPT,
     Source,
     SourceCell,
     load_source,
+    model_answer,
     solution_source,
-    solution_written,
-    student_written,
+    written_question_text,
 )
 
 v4 = nbformat.v4
+
 
 def _raw(text: str) -> NotebookNode:
     return v4.new_raw_cell(text)
@@ -135,22 +138,31 @@ def _code_question(
 
 
 def _written_question(source: Source, sc: SourceCell) -> list[NotebookNode]:
+    """A manual otter question: the question text in its own cell (otter locks the first cell
+    of a manual question), then the answer prompt alone in the prompt block, so the cell the
+    student answers in stays editable."""
     points = source.questions.get(sc.question, {}).get("points")
     config = {
         "name": sc.question,
         "manual": True,
         **({"points": points} if points is not None else {}),
     }
-    prompt = _copy(sc, student_written(sc.source))
-    answer = _copy(sc, solution_written(sc.source))
+    before, after = written_question_text(sc.source)
+    prompt = v4.new_markdown_cell(WRITTEN_PROMPT)
+    answer = v4.new_markdown_cell(model_answer(sc.source))
+    question = [_copy(sc, before)] if before else []
+    if not question:  # the prompt carries the cell's metadata ({"mlhw": {"written": q}})
+        prompt = _copy(sc, WRITTEN_PROMPT)
     return [
         _yaml_cell("BEGIN QUESTION", config),
+        *question,
         _raw("# BEGIN PROMPT"),
         prompt,
         _raw("# END PROMPT"),
         _raw("# BEGIN SOLUTION"),
         answer,
         _raw("# END SOLUTION"),
+        *([v4.new_markdown_cell(after)] if after else []),
         _raw("# END QUESTION"),
     ]
 
@@ -213,6 +225,8 @@ def release_otter(source: Source, out_dir: str | Path, *, run_tests: bool = True
         what=f"otter assign {master}",
     )
     check_no_leaks(source, dist / "student", "otter assign")
+    for notebook in (dist / "student").glob("*.ipynb"):
+        unlock_answer_cells(notebook)
     return dist
 
 

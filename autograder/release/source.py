@@ -29,6 +29,8 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
+from autograder.submission.written import PROMPT
+
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = REPO / "assignments"
 
@@ -40,7 +42,7 @@ ANSWER = re.compile(r"^(?P<indent>[ \t]*)(?P<target>[^=#]+?)\s*=(?!=).*#\s*SOLUT
 DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
 WRITTEN_BEGIN = "<!-- BEGIN SOLUTION -->"
 WRITTEN_END = "<!-- END SOLUTION -->"
-WRITTEN_PROMPT = "*Your answer here.*"
+WRITTEN_PROMPT = PROMPT  # the grader recognises an unanswered cell by it
 CHECK_CALL = re.compile(r"""check\(\s*["'](?P<q>\w+)["']\s*\)""")
 
 
@@ -274,6 +276,12 @@ def solution_written(text: str) -> str:
     return f"{before}{answer.strip()}{after}".strip("\n")
 
 
+def written_question_text(text: str) -> tuple[str, str]:
+    """The question text of a written cell before and after its model answer, stripped."""
+    before, _, after = _written_parts(text)
+    return before.strip("\n"), after.strip("\n")
+
+
 def model_answer(text: str) -> str:
     """The model answer of a written cell (the text between the markers)."""
     return _written_parts(text)[1].strip()
@@ -379,5 +387,6 @@ __all__ = [
     "student_notebook",
     "student_source",
     "student_written",
+    "written_question_text",
     "write_notebook",
 ]

@@ -122,6 +122,20 @@ def test_nbgrader_student_notebook_has_stubs_and_no_solution(nbgrader_release):
 
 
 @pytest.mark.slow
+def test_nbgrader_written_answer_cells_are_editable_and_collected(nbgrader_release):
+    name = nbgrader_release.name
+    written = [q for q, spec in load_source(name).questions.items() if spec.get("kind") == "written"]
+    path = nbgrader_release / f"{name}.ipynb"
+    answers = [c for c in nbformat.read(path, as_version=4).cells
+               if c.metadata.get("mlhw", {}).get("written")]
+    assert len(answers) == len(written)
+    assert all(c.metadata.get("editable", True) and c.metadata.get("deletable", True)
+               for c in answers)
+    submission = load_submission(path)
+    assert sorted(submission.written) == sorted(submission.unanswered) == sorted(written)
+
+
+@pytest.mark.slow
 def test_nbgrader_student_notebook_runs_top_to_bottom(nbgrader_release):
     name = nbgrader_release.name
     nb = nbformat.read(nbgrader_release / f"{name}.ipynb", as_version=4)

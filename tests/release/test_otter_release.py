@@ -16,8 +16,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.release.common import unlock_answer_cells
 from autograder.release.otter import master_code, master_notebook, read_public_tests
-from autograder.release.source import load_source, solution_lines, solution_source
+from autograder.release.source import WRITTEN_PROMPT, load_source, solution_lines, solution_source
 from autograder.submission import load_submission, resolve_submission
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"
@@ -45,6 +46,32 @@ def test_master_notebook_has_otter_blocks_for_every_question():
     assert not any("instructor-only" in c for c in code)
     experiment = next(c for c in nb.cells if "experiment" in c.metadata.get("tags", []))
     assert "otter_ignore" in experiment.metadata.tags
+
+
+def test_written_question_text_and_answer_prompt_are_separate_cells():
+    source = load_source(TINY)
+    nb = master_notebook(source, ["mlhw_check", "public_tests.py"])
+    texts = [c.source for c in nb.cells]
+    start = texts.index("# BEGIN QUESTION\nname: q3\nmanual: true\npoints: 1")
+    block = texts[start : texts.index("# END QUESTION", start)]
+    prompt = block[block.index("# BEGIN PROMPT") + 1]
+    assert prompt == WRITTEN_PROMPT  # otter locks a manual question's first cell, not this one
+    assert block[block.index("# BEGIN SOLUTION") + 1].startswith("Because 2(x + y)")
+
+
+def test_locked_answer_cells_are_unlocked(tmp_path):
+    locked = {"editable": False, "deletable": False}
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("question", metadata={**locked, "mlhw": {"written": "q3"}}),
+        nbformat.v4.new_markdown_cell(WRITTEN_PROMPT, metadata=dict(locked)),
+        nbformat.v4.new_markdown_cell("<!-- END QUESTION -->", metadata=dict(locked)),
+    ])
+    path = tmp_path / "hw.ipynb"
+    nbformat.write(nb, path)
+    unlock_answer_cells(path)
+    cells = nbformat.read(path, as_version=4).cells
+    assert [("editable" in c.metadata, "deletable" in c.metadata) for c in cells] == [
+        (False, False), (False, False), (True, True)]
 
 
 def test_master_code_keeps_mlhw_stubs_as_otter_prompts():
@@ -139,6 +166,19 @@ def test_otter_student_notebook_has_stubs_and_no_solution(otter_dist):
     assert (otter_dist / "student" / "mlhw_check" / "__init__.py").is_file()
     assert (otter_dist / "student" / "public_tests.py").is_file()
     assert len(list((otter_dist / "autograder").glob(f"{name}-autograder_*.zip"))) == 1
+
+
+@pytest.mark.slow
+def test_otter_written_answer_cells_are_editable_and_collected(otter_dist):
+    name = otter_dist.parent.name  # out/<name>/dist
+    written = [q for q, spec in load_source(name).questions.items() if spec.get("kind") == "written"]
+    path = otter_dist / "student" / f"{name}.ipynb"
+    prompts = [c for c in nbformat.read(path, as_version=4).cells if WRITTEN_PROMPT in c.source]
+    assert len(prompts) == len(written)
+    assert all(c.metadata.get("editable", True) and c.metadata.get("deletable", True)
+               for c in prompts)
+    submission = load_submission(path)
+    assert sorted(submission.written) == sorted(submission.unanswered) == sorted(written)
 
 
 @pytest.mark.slow

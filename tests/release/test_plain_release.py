@@ -44,6 +44,18 @@ def test_bundle_layout(bundle):
     assert all(c.get("outputs", []) == [] for c in nb.cells)
 
 
+def test_written_answer_cell_is_editable_and_read_as_unanswered(bundle):
+    from autograder.submission import load_submission
+
+    cells = nbformat.read(bundle / "deep_chain.ipynb", as_version=4).cells
+    written = [c for c in cells if c.metadata.get("mlhw", {}).get("written")]
+    assert written and all(
+        c.metadata.get("editable", True) and c.metadata.get("deletable", True) for c in written
+    )
+    submission = load_submission(bundle / "deep_chain.ipynb")
+    assert submission.unanswered == tuple(submission.written) == ("q7",)
+
+
 def test_student_notebook_has_stubs_and_prompts(bundle):
     nb = nbformat.read(bundle / "deep_chain.ipynb", as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
