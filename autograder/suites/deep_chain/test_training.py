@@ -21,6 +21,10 @@ from autograder.suites.deep_chain.inputs import PUBLISHED_L, PUBLISHED_X, chain_
 
 REFERENCE = "mlhw_ref.chain"
 
+# A published run is 1000 iterations through 100 layers: about 0.5 s for a plain NumPy loop,
+# but many times that on a loaded grading machine; the sandbox's per-call default is shorter.
+TRAIN_TIMEOUT = 15
+
 
 def _graded(student, ref, check, function):
     """check(student); after a failure, check again with the wrong helpers lent."""
@@ -47,13 +51,14 @@ def _train(student, ref, x, y, w0, b0, alpha, iters):
     """The student's train_chain and the reference's on the same inputs: side by side for
     the notebook's own code; one after the other when helpers are lent, because a reference
     running in a thread beside the lent calls would slow every call back to the grader."""
+    train = student.train_chain.with_timeout(TRAIN_TIMEOUT)
     if isinstance(student, StudentProxy):
         return alongside(
-            lambda: student.train_chain(x, y, w0, b0, alpha, iters),
+            lambda: train(x, y, w0, b0, alpha, iters),
             lambda: ref.train_chain(x, y, w0, b0, alpha, iters),
         )
     expected = ref.train_chain(x, y, w0, b0, alpha, iters)
-    return student.train_chain(x, y, w0, b0, alpha, iters), expected
+    return train(x, y, w0, b0, alpha, iters), expected
 
 
 def _published_run(student, ref, weight):
