@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from autograder.batch import ClassSubmission, find_submissions, grade_class
 from autograder.grade_cli import EXIT_GRADER_FAILED
 from autograder.gradebook import Gradebook
+from autograder.manual import manual_points
 from autograder.reporters import write_folder
 from autograder.reporters.terminal import class_table, safe
 from autograder.sandbox import SandboxConfig
@@ -89,7 +90,7 @@ def run_grade_class(folder: Path, assignment: str, gradebook: Path, *, workers: 
             return EXIT_GRADER_FAILED
         print_gradebook(console, book, assignment, f"{assignment}: {gradebook}")
         if csv_path is not None:
-            book.write_csv(csv_path, assignment)
+            book.write_csv(csv_path, assignment, manual_points(assignment))
     console.print(f"{summary.line()}\ngradebook {gradebook}" + (f", reports in {out}" if out else ""),
                   markup=False, soft_wrap=True)
     for failure in summary.failures:

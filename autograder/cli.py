@@ -1,7 +1,8 @@
 """The `mlhw` command line.
 
 Exit codes: 0 grading ran (whatever the score); 1 the score is below ``--fail-under``;
-2 wrong usage; 3 the grader itself could not run (unknown assignment, broken suite, no worker).
+2 wrong usage (or a report that cannot be written); 3 the grader itself could not run
+(unknown assignment, broken suite, no worker).
 Each verb's work is in its own module (``grade_cli``, ``class_cli``, ``release/``, ...); the
 sandbox limits' defaults are ``SandboxConfig``'s.
 """
@@ -113,13 +114,62 @@ def grade_class(folder: Path, assignment: str, gradebook: Path, workers: int, ou
 def export(gradebook: Path, assignment: str | None, csv_path: Path) -> None:
     """Write a gradebook's grades as CSV (one line per student, one column per question)."""
     from autograder.gradebook import Gradebook
+    from autograder.manual import manual_points
 
     with Gradebook(gradebook) as book:
         names = [assignment] if assignment else book.assignments()
         for name in names:
             target = csv_path if len(names) == 1 else csv_path.with_name(f"{csv_path.stem}_{name}.csv")
-            count = book.write_csv(target, name)
+            count = book.write_csv(target, name, manual_points(name))
             click.echo(f"{name}: {count} students -> {target}")
+
+
+@main.command()
+@click.argument("gradebook", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--assignment", "-a", required=True, help="Assignment name, e.g. deep_chain.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for one page per written question.")
+def written(gradebook: Path, assignment: str, out: Path) -> None:
+    """Write one HTML page per written question: every student's answer side by side."""
+    from autograder.gradebook import Gradebook
+    from autograder.manual import ManualGradingError, write_pages
+
+    try:
+        with Gradebook(gradebook) as book:
+            pages = write_pages(book, assignment, out)
+    except ManualGradingError as exc:
+        raise click.ClickException(str(exc)) from None
+    for page in pages:
+        click.echo(page)
+
+
+@main.command()
+@click.argument("gradebook", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--assignment", "-a", required=True, help="Assignment name, e.g. deep_chain.")
+@click.option("--student", help="The student to score.")
+@click.option("--question", help="The written question, e.g. q7.")
+@click.option("--points", type=float, help="Points given (0 to the question's manual points).")
+@click.option("--comment", default="", help="A comment the student sees.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Import scores from a CSV with columns student, question, points, comment.")
+def score(gradebook: Path, assignment: str, student: str | None, question: str | None,
+          points: float | None, comment: str, csv_path: Path | None) -> None:
+    """Record hand-given scores of written answers in the gradebook (kept across regrades)."""
+    from autograder.gradebook import Gradebook
+    from autograder.manual import ManualGradingError, import_scores
+    from autograder.manual import score as record
+
+    try:
+        with Gradebook(gradebook) as book:
+            if csv_path is not None:
+                click.echo(f"{import_scores(book, assignment, csv_path)} scores recorded")
+            elif None in (student, question, points):
+                raise click.UsageError("give --student, --question and --points, or --csv")
+            else:
+                spec = record(book, assignment, student, question, points, comment)
+                click.echo(f"{student} {question}: {points:g} / {spec.points:g}")
+    except ManualGradingError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +39,16 @@ CREATE TABLE IF NOT EXISTS failures (  -- grading processes that died twice on a
     failed_at  TEXT NOT NULL,
     PRIMARY KEY (assignment, student)
 );
+CREATE TABLE IF NOT EXISTS manual (  -- written answers scored by hand; never dropped by a regrade
+    assignment TEXT NOT NULL,
+    student    TEXT NOT NULL,
+    question   TEXT NOT NULL,
+    points     REAL NOT NULL,
+    max_points REAL NOT NULL,
+    comment    TEXT NOT NULL,
+    graded_at  TEXT NOT NULL,
+    PRIMARY KEY (assignment, student, question)
+);
 CREATE TABLE IF NOT EXISTS questions (
     assignment TEXT NOT NULL,
     student    TEXT NOT NULL,
@@ -62,10 +72,12 @@ class GradeRow:
     seconds: float
     graded_at: str
     submission: str
+    manual: dict[str, float] = field(default_factory=dict)  # written questions scored by hand
 
 
-SCHEMA_VERSION = 2
-"""``PRAGMA user_version`` of the gradebooks this version writes (1: before ``failures``)."""
+SCHEMA_VERSION = 3
+"""``PRAGMA user_version`` of the gradebooks this version writes (1: before ``failures``,
+2: before ``manual``); older ones are upgraded in place (tables are only added)."""
 
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -147,6 +159,28 @@ class Gradebook:
             self._db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)",
                              (assignment, student, digest, reason, now))
 
+    def record_manual(self, assignment: str, student: str, question: str, points: float,
+                      max_points: float, comment: str = "") -> None:
+        """Store a hand-given score of a written question (replacing an earlier one)."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO manual VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (assignment, student, question, points, max_points, comment, now))
+
+    def manual_scores(self, assignment: str) -> dict[str, dict[str, tuple[float, float, str]]]:
+        """student -> question -> (points, max points, comment) given by hand."""
+        out: dict[str, dict[str, tuple[float, float, str]]] = {}
+        for student, question, points, max_points, comment in self._db.execute(
+                "SELECT student, question, points, max_points, comment FROM manual "
+                "WHERE assignment = ?", (assignment,)):
+            out.setdefault(student, {})[question] = (points, max_points, comment)
+        return out
+
+    def students(self, assignment: str) -> list[str]:
+        """Every student with a grade of ``assignment``."""
+        return [s for (s,) in self._db.execute(
+            "SELECT student FROM grades WHERE assignment = ? ORDER BY student", (assignment,))]
+
     def failure(self, assignment: str, student: str, digest: str) -> str | None:
         """The recorded failure of this exact submission, or None."""
         row = self._db.execute(
@@ -167,9 +201,11 @@ class Gradebook:
             "SELECT student, question, score FROM questions WHERE assignment = ?", (assignment,)
         ):
             per_question.setdefault(student, {})[question] = score
+        manual = {s: {q: v[0] for q, v in qs.items()}
+                  for s, qs in self.manual_scores(assignment).items()}
         return [
             GradeRow(student, score, max_score, per_question.get(student, {}), seconds, graded_at,
-                     submission)
+                     submission, manual.get(student, {}))
             for student, score, max_score, seconds, graded_at, submission in self._db.execute(
                 "SELECT student, score, max_score, seconds, graded_at, submission FROM grades "
                 "WHERE assignment = ? ORDER BY student", (assignment,)
@@ -192,22 +228,35 @@ class Gradebook:
     def assignments(self) -> list[str]:
         return [a for (a,) in self._db.execute("SELECT DISTINCT assignment FROM grades ORDER BY 1")]
 
-    def write_csv(self, path: str | Path, assignment: str) -> int:
-        """One line per student (score, max, then each question, then a note such as a
-        grader failure); returns the number of rows. No cell starts a formula: student text
+    def write_csv(self, path: str | Path, assignment: str,
+                  manual_points: dict[str, float] | None = None) -> int:
+        """One line per student: the autograded score and max, each question, then each written
+        question's hand-given score (``manual_points``: question -> its points; default: the
+        questions scored so far), the course total (autograded + manual), and a note such as a
+        grader failure. Returns the number of rows. No cell starts a formula: student text
         (names, paths) starting with ``= + - @`` gets a leading quote, as spreadsheets expect."""
         rows = self.rows(assignment)
         failures = self.failures(assignment)
         questions = question_names(rows)
+        if manual_points is None:
+            manual_points = {q: m for qs in self.manual_scores(assignment).values()
+                             for q, (_, m, _) in qs.items()}
+        written = sorted(manual_points, key=question_key)
+        manual_max = sum(manual_points.values())
         lines = [[row.student, f"{row.score:g}", f"{row.max_score:g}",
                   *(f"{row.questions[q]:g}" if q in row.questions else "" for q in questions),
-                  row.graded_at, row.submission, ""] for row in rows]
-        lines += [[student, "", "", *([""] * len(questions)), "", "", reason]
+                  *(f"{row.manual[q]:g}" if q in row.manual else "" for q in written),
+                  f"{row.score + sum(row.manual.values()):g}", f"{row.max_score + manual_max:g}",
+                  row.graded_at, row.submission,
+                  "" if all(q in row.manual for q in written) else "written answers to grade"]
+                 for row in rows]
+        lines += [[student, "", "", *([""] * (len(questions) + len(written) + 2)), "", "", reason]
                   for student, reason in failures.items()]
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["student", "score", "max_score", *questions, "graded_at",
-                             "submission", "note"])
+            writer.writerow(["student", "score", "max_score", *questions,
+                             *(f"{q}_manual" for q in written), "course_total", "course_max",
+                             "graded_at", "submission", "note"])
             for line in sorted(lines, key=lambda cells: cells[0]):
                 writer.writerow([_safe_cell(cell) for cell in line])
         return len(lines)

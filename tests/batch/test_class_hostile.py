@@ -49,8 +49,9 @@ def test_a_failure_is_recorded_not_retried_and_replaced_by_a_later_grade(tmp_pat
         assert book.failure("deep_chain", "eve", "d2") is None  # a new submission is graded
         book.write_csv(tmp_path / "g.csv", "deep_chain")
         rows = list(csv.DictReader(open(tmp_path / "g.csv", encoding="utf-8")))
-        assert rows == [{"student": "eve", "score": "", "max_score": "", "graded_at": "",
-                         "submission": "", "note": "died twice"}]
+        assert rows == [{"student": "eve", "score": "", "max_score": "", "course_total": "",
+                         "course_max": "", "graded_at": "", "submission": "",
+                         "note": "died twice"}]
         book.record("eve", "d2", _result("q1", 3))
         assert book.failures("deep_chain") == {}
 
