@@ -10,6 +10,7 @@ import click
 from autograder.sandbox import SandboxConfig
 
 EXIT_BELOW_THRESHOLD = 1
+EXIT_NOT_WRITTEN = 2  # a report path that cannot be written: wrong usage
 EXIT_GRADER_FAILED = 3
 
 
@@ -25,7 +26,7 @@ def run_grade(submissions: tuple[Path, ...], assignment: str, *, sandbox: Sandbo
     from autograder.reporters import write_all
     from autograder.reporters.terminal import render
     from autograder.runner import GradeOptions, GraderError, grade_submission
-    below = False
+    below = failed = False
     for submission in submissions:
         options = GradeOptions(sandbox=sandbox, seed=seed)
         try:
@@ -33,19 +34,33 @@ def run_grade(submissions: tuple[Path, ...], assignment: str, *, sandbox: Sandbo
         except GraderError as exc:
             click.echo(f"mlhw: the grader could not run: {exc}", err=True)
             return EXIT_GRADER_FAILED
-        paths = [json_path, gradescope, junit]
-        if len(submissions) > 1:
-            suffixes = [".json", ".json", ".xml"]
-            paths = [None if p is None else p / f"{submission.stem}{s}" for p, s in zip(paths, suffixes)]
-            for p in paths:
-                if p is not None:
-                    p.parent.mkdir(parents=True, exist_ok=True)
-        write_all(result, json_path=paths[0], gradescope_path=paths[1], junit_path=paths[2])
         if quiet:
             click.echo(f"{result.submission}: {result.score:g} / {result.max_score:g}")
         else:
             render(result)
         for entry in options.log:
             click.echo(f"[grader log] {entry}", err=True)
+        paths = report_paths(submission, (json_path, gradescope, junit), len(submissions) > 1)
+        try:
+            write_all(result, json_path=paths[0], gradescope_path=paths[1], junit_path=paths[2])
+        except OSError as exc:
+            click.echo(f"mlhw: the result could not be written: {exc}", err=True)
+            failed = True
         below |= fail_under is not None and result.score < fail_under
+    if failed:
+        return EXIT_NOT_WRITTEN
     return EXIT_BELOW_THRESHOLD if below else 0
+
+
+def report_paths(submission: Path, paths: tuple[Path | None, ...], several: bool
+                 ) -> list[Path | None]:
+    """Where the --json, --gradescope and --junit reports of ``submission`` go: the paths as
+    given, or a file named after the submission inside each one that is a folder (always
+    with several submissions)."""
+    out: list[Path | None] = []
+    for path, suffix in zip(paths, (".json", ".json", ".xml")):
+        if path is not None and (several or path.is_dir()):
+            path.mkdir(parents=True, exist_ok=True)
+            path = path / f"{submission.stem}{suffix}"
+        out.append(path)
+    return out

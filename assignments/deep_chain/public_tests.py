@@ -90,7 +90,7 @@ def q2_finite_differences(student):
 
     if g.shape != (2, 2):
         raise CheckFailed(f"g has shape {g.shape}; expected (2, 2): one row per layer")
-    check_gradient(cost, np.sum(H2[:-1] * g, axis=1), W2.copy(), name="h_{k-1}^T g_k")
+    check_gradient(cost, np.sum(H2[:-1] * g, axis=1), W2.copy(), name="h_{k-1}^T g_k", m=len(Y2))
 
 
 @question("q3")

@@ -108,13 +108,15 @@ def check_gradient(
     sample: int | None = None,
     rng: np.random.Generator | None = None,
     called: str | None = None,
+    m: int | None = None,
 ) -> None:
     """Raise CheckFailed unless ``grad`` agrees with central differences of ``f`` at ``x``.
 
     ``grad`` is the analytic gradient (an array shaped like ``x``) or a callable returning it.
     ``sample`` checks that many coordinates drawn with ``rng`` (all when None). An entry passes
     when ``|g - g_fd| <= atol + rtol * max(|g|, |g_fd|)``; ``atol`` defaults to
-    ``16 * machine_eps * max(1, |f(x)|) / eps``, the round-off of the differences.
+    ``16 * machine_eps * max(1, |f(x)|) / eps``, the round-off of the differences. ``m``,
+    the number of examples ``f`` averages over, lets a factor of m be named as the 1/m.
     """
     x0 = np.array(x, dtype=np.float64)
     g = grad(x0.copy()) if callable(grad) else grad
@@ -174,9 +176,9 @@ def check_gradient(
         f"  step {eps:g}; tolerance rtol {rtol:g}, atol {atol:.1e}",
     ]
     if flat.size == size:
-        relation = ratio_diagnosis(g, g_fd.reshape(x0.shape))
+        relation = ratio_diagnosis(g, g_fd.reshape(x0.shape), m=m)
     else:
-        relation = ratio_diagnosis(g_an, g_fd)
+        relation = ratio_diagnosis(g_an, g_fd, m=m)
     if relation:
         lines.insert(1, f"  your {name} {relation}")
     raise CheckFailed(with_call("\n".join(lines), called))

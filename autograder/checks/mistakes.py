@@ -53,13 +53,17 @@ def diagnose(
     return None
 
 
-def ratio_diagnosis(actual: Any, expected: Any, *, rtol: float = 1e-6) -> str | None:
+def ratio_diagnosis(
+    actual: Any, expected: Any, *, rtol: float = 1e-6, m: int | None = None
+) -> str | None:
     """Plain words for a simple relation between two arrays, or None.
 
     Recognises the transpose, the opposite sign and a constant factor; the phrase completes
     "your result ...", e.g. "is off by a constant factor of 5 (mean vs sum, or a
     missing/extra normalisation such as 1/m?)". Needs at least two
-    non-zero expected entries for a factor, so that a factor means something.
+    non-zero expected entries for a factor, so that a factor means something. ``m``, the
+    number of examples a loss averages over, names a factor of m or 1/m as the 1/m (with
+    m = 2 it would otherwise read as a 1/2).
     """
     try:
         a = np.asarray(actual, dtype=float)
@@ -80,10 +84,14 @@ def ratio_diagnosis(actual: Any, expected: Any, *, rtol: float = 1e-6) -> str | 
     factor = float(np.dot(a.ravel(), e.ravel()) / np.dot(e.ravel(), e.ravel()))
     if factor == 0 or _close(factor, 1.0, 1e-9) or not _close(a, factor * e, rtol):
         return None
-    return f"is off by a constant factor of {factor:.6g}{_factor_hint(factor)}"
+    return f"is off by a constant factor of {factor:.6g}{_factor_hint(factor, m)}"
 
 
-def _factor_hint(factor: float) -> str:
+def _factor_hint(factor: float, m: int | None = None) -> str:
+    if m is not None and m > 1:
+        for scale in (float(m), 1.0 / m):
+            if abs(factor - scale) < 1e-6 * scale:
+                return f" (a missing or extra 1/m? here m = {m})"
     for half in (2.0, 0.5):
         if abs(factor - half) < 1e-6 * half:
             return " (a missing or extra 1/2?)"

@@ -24,9 +24,23 @@ from pathlib import Path
 from typing import Any
 
 try:  # in the bundle: mlhw_check/errors.py
-    from .errors import CheckFailed, MissingName, NotAttempted, StudentError, StudentException
+    from .errors import (
+        BadReturn,
+        CheckFailed,
+        MissingName,
+        NotAttempted,
+        StudentError,
+        StudentException,
+    )
 except ImportError:  # in the repository: autograder/mlhw_check beside autograder/errors.py
-    from ..errors import CheckFailed, MissingName, NotAttempted, StudentError, StudentException
+    from ..errors import (
+        BadReturn,
+        CheckFailed,
+        MissingName,
+        NotAttempted,
+        StudentError,
+        StudentException,
+    )
 
 __all__ = ["CheckResult", "Student", "TestOutcome", "check", "figure_data", "question"]
 
@@ -183,7 +197,26 @@ class _Function:
                 f"{self.name} changed its argument {changed} in place; copy it first "
                 "(e.g. w = np.array(w0, dtype=float)) and return the new value"
             )
+        where = _axes_in(value)
+        if where is not None:
+            # as the grader says it (protocol.py refuses an Axes the same way)
+            raise BadReturn(f"`{self.name}` returned a matplotlib Axes{where}; "
+                            "return the Figure (ax.figure)")
         return _plain(value)
+
+
+def _axes_in(value: Any, where: str = "") -> str | None:
+    """Where a matplotlib Axes sits in a returned value (" at [1]", or "" for the value
+    itself), None if nowhere."""
+    axes = getattr(sys.modules.get("matplotlib.axes"), "Axes", ())
+    if axes and isinstance(value, axes):
+        return f" at {where}" if where else ""
+    if type(value) in (tuple, list):
+        for i, item in enumerate(value):
+            found = _axes_in(item, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _mutation() -> Any:
@@ -255,6 +288,13 @@ def _load_tests(path: Path) -> list[Callable[..., Any]]:
     ]
 
 
+def _question_order(qid: str) -> tuple[str, int, str]:
+    """q2 before q10."""
+    head = qid.rstrip("0123456789")
+    digits = qid[len(head) :]
+    return (head, int(digits) if digits else -1, qid)
+
+
 def _describe(fn: Callable[..., Any]) -> str:
     doc = inspect.getdoc(fn)
     return doc.strip().splitlines()[0] if doc else fn.__name__
@@ -306,8 +346,11 @@ def check(
     path = Path(tests) if tests is not None else Path.cwd() / PUBLIC_TESTS
     outcomes: list[TestOutcome] = []
     lines: list[str] = []
+    known: list[str] = []
     try:
-        selected = [f for f in _load_tests(path) if f.mlhw_question == qid]
+        loaded = _load_tests(path)
+        known = sorted({f.mlhw_question for f in loaded}, key=_question_order)
+        selected = [f for f in loaded if f.mlhw_question == qid]
     except FileNotFoundError:
         selected = None
         lines.append(
@@ -321,7 +364,8 @@ def check(
             f"({type(exc).__name__}: {exc}); download a fresh copy"
         )
     if selected == []:
-        lines.append(f"{qid}: no public tests for this question")
+        listed = ", ".join(known) if known else "none"
+        lines.append(f"{qid}: no public tests for this question (public tests exist for {listed})")
     for fn in selected or []:
         outcome = _run_one(qid, fn, Student(ns))
         outcomes.append(outcome)

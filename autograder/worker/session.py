@@ -10,6 +10,7 @@ with SIGKILL of the whole sandbox, and turns everything the student's code did i
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -59,6 +60,7 @@ class Worker:
         self._cells: list[str] = []
         self._names: list[str] = []
         self._skip: set[int] = set()
+        self._failed: list[CellReport] = []  # cells that raised, crashed or hung while loading
         self._n_loaded = 0  # cells already run (and replayed after a restart)
         self._budget = float(self.config.submission_timeout)
         self._closed = False
@@ -198,9 +200,27 @@ class Worker:
 
     def _load_cell(self, index: int, out: Any, err: Any) -> CellReport:
         try:
-            return self._run_cell(index, out, err)
+            report = self._run_cell(index, out, err)
         finally:
             self._n_loaded = index + 1
+        if report.status != "ok":
+            self._failed.append(report)
+        return report
+
+    def _failed_cells_hint(self) -> str:
+        """Why a name may be missing: the cells that failed while loading, with their line."""
+        if not self._failed:
+            return ""
+        parts = []
+        for report in self._failed[:3]:
+            text = report.summary
+            line = re.search(rf'File "<{re.escape(report.name)}>", line (\d+)', report.traceback)
+            if line and f"line {line.group(1)}" not in text:
+                text += f" (line {line.group(1)})"
+            parts.append(text)
+        more = f" and {len(self._failed) - 3} more" if len(self._failed) > 3 else ""
+        return (f", perhaps because a cell failed (a cell stops at its error): "
+                f"{'; '.join(parts)}{more}. Fix it and run the notebook again")
 
     def _run_cell(self, index: int, out: Any, err: Any) -> CellReport:
         what = name = self._names[index]
@@ -312,7 +332,7 @@ class Worker:
         exc_type = str(reply.get("type", ""))
         tb = str(reply.get("traceback", ""))
         if kind == "missing":
-            return MissingName(message)
+            return MissingName(message + self._failed_cells_hint())
         if kind == "not_attempted":
             extra = f": {message}" if message else ""
             return NotAttempted(f"{what} is not attempted yet (it raises "

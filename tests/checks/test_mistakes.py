@@ -104,3 +104,10 @@ def test_ratio_diagnosis_says_nothing_for_unrelated_arrays() -> None:
 def test_a_mistake_without_transform_cannot_compute_a_value() -> None:
     with pytest.raises(ValueError, match="no transform"):
         Mistake("x", "y").value(1)
+
+
+def test_a_factor_of_m_is_named_as_the_1_over_m() -> None:
+    e = np.array([1.0, -2.0, 3.0])
+    assert ratio_diagnosis(2 * e, e, m=2).endswith("(a missing or extra 1/m? here m = 2)")
+    assert ratio_diagnosis(e / 5, e, m=5).endswith("(a missing or extra 1/m? here m = 5)")
+    assert ratio_diagnosis(2 * e, e, m=3).endswith("(a missing or extra 1/2?)")

@@ -98,6 +98,35 @@ def test_forgotten_1_over_m_is_diagnosed(mlhw_check, solved, capsys):
     assert "did you forget the 1/m" in result.text and "q2 ✗" in result.text
 
 
+def test_the_finite_difference_check_names_the_1_over_m_not_a_half(mlhw_check, solved):
+    right = solved["chain_backward"]
+    solved["chain_backward"] = lambda u, h, y, w: right(u, h, y, w) * len(y)  # m = 2
+    outcome = mlhw_check.check("q2", namespace=solved, quiet=True).outcomes[1]
+    assert outcome.name == "q2_finite_differences" and outcome.status == "failed"
+    assert "(a missing or extra 1/m? here m = 2)" in outcome.message
+    assert "1/2" not in outcome.message
+
+
+def test_an_axes_returned_for_a_figure_is_explained(mlhw_check, solved):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    def plot_costs(costs_by_init):
+        ax = Figure().subplots()
+        for label, costs in costs_by_init.items():
+            ax.semilogy(costs, label=label)
+        return ax
+
+    solved["plot_costs"] = plot_costs
+    outcome = mlhw_check.check("q8", namespace=solved, quiet=True).outcomes[0]
+    assert outcome.status == "failed"
+    assert outcome.message == (
+        "`plot_costs` returned a matplotlib Axes; return the Figure (ax.figure)"
+    )
+
+
 def test_a_function_that_raises_is_reported_not_raised(mlhw_check, solved):
     def chain_gradients(h, g):
         raise ValueError("shapes do not match")
@@ -154,6 +183,19 @@ def test_missing_public_tests_file_never_raises(mlhw_check, solved, tmp_path, mo
         quiet=True,
     )
     assert "no public tests" in result.text
+
+
+def test_an_unknown_question_names_the_known_ones(mlhw_check, solved):
+    result = mlhw_check.check(
+        "q9",
+        namespace=solved,
+        tests=REPO / "assignments" / "deep_chain" / "public_tests.py",
+        quiet=True,
+    )
+    assert result.text == (
+        "q9: no public tests for this question "
+        "(public tests exist for q1, q2, q3, q4, q5, q6, q8)"
+    )
 
 
 def test_figure_data_reads_lines_and_scales():

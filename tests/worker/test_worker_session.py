@@ -490,3 +490,13 @@ def test_a_forked_grader_does_not_kill_its_parents_worker():
                 os._exit(0)
         os.waitpid(pid, 0)
         assert w.call("f").value == 7
+
+
+def test_a_missing_name_names_the_cell_that_failed_and_its_line():
+    with Worker(CONFIG) as worker:
+        worker.load(["import math", "def chain_forward(x):\n    return x +\n"])
+        with pytest.raises(MissingName) as info:
+            StudentProxy(worker).chain_forward(1)
+    message = str(info.value)
+    assert message.startswith("your notebook does not define `chain_forward`, perhaps because")
+    assert "cell 2 raised SyntaxError: invalid syntax (<cell 2>, line 2)" in message
