@@ -121,7 +121,7 @@ class TestResult:
 @dataclass(frozen=True)
 class WrittenAnswer:
     """Free prose collected for manual grading (worth no automatic points); ``answered`` is
-    False when nothing was written (``text`` then holds what the notebook had, if anything)."""
+    False (and ``text`` empty) when nothing was written."""
 
     question: str
     text: str

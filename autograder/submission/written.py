@@ -135,8 +135,8 @@ def written_answers(submission: Submission, assignment: str) -> tuple[list[Writt
     """The written answers of a loaded submission for its result, every written question of
     the assignment included, and a message for each one nothing was written for."""
     expected = written_questions(assignment)
-    answers = [WrittenAnswer(q, text, answered=q not in submission.unanswered)
-               for q, text in sorted(submission.written.items())]
+    answers = [WrittenAnswer(q, "", answered=False) if q in submission.unanswered
+               else WrittenAnswer(q, text) for q, text in sorted(submission.written.items())]
     missing = sorted(q for q in expected if q not in submission.written)
     answers += [WrittenAnswer(q, "", answered=False) for q in missing]
     notes = []

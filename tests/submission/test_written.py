@@ -61,7 +61,7 @@ def test_the_answer_ends_at_the_next_question(tmp_path: Path) -> None:
 def test_an_untouched_answer_cell_is_reported_as_empty(tmp_path: Path) -> None:
     sub = load_submission(notebook(tmp_path, question()))
     answers, notes = written_answers(sub, "deep_chain")
-    assert answers == [WrittenAnswer("q7", QUESTION, answered=False)]
+    assert answers == [WrittenAnswer("q7", "", answered=False)]
     assert any("nothing was written for q7" in n for n in notes)
     result = SubmissionResult("deep_chain", "hw.ipynb", (), written=tuple(answers))
     gradescope = to_gradescope(result)
