@@ -18,7 +18,7 @@ import numpy as np
 
 from autograder.checks import assert_close
 from autograder.errors import CheckFailed, NotAttempted, StudentError
-from autograder.lending import graded_with_lent
+from autograder.lending import LendingView, graded_with_lent
 from autograder.suites.mlp_multiclass.inputs import network_problem
 
 ACTIVATIONS = {name: "q2" for name in ("relu", "drelu", "sign", "dabs", "grad_l1", "grad_sq_norm",
@@ -70,6 +70,12 @@ class HelpersToLend(Mapping[str, str]):
         if self._lend is None:
             defined = {n: q for n, q in self._helpers.items() if self._student.defines(n)}
             wrong = {n: q for n, q in defined.items() if not _agrees(self._student, self._ref, n)}
+            # A q5 function that is wrong only through a wrong q2/q3 helper it calls is right
+            # once that helper is lent: lend the helper alone, so the note names its question.
+            low = {n: q for n, q in wrong.items() if n in FOR_NETWORK}
+            if low and len(low) < len(wrong):
+                view = LendingView(self._student, self._ref, low)
+                wrong = {n: q for n, q in wrong.items() if n in low or not _agrees(view, self._ref, n)}
             self._lend = wrong or defined
         return self._lend
 

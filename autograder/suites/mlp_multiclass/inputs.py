@@ -108,17 +108,22 @@ def bprop_mistakes(p: dict[str, Any], key: str, lambdas=(0.0, 0.0, 0.0, 0.0)) ->
     if key == "W1":
         out.append((Mistake("no relu'", "your dL/dW1 lacks the ReLU derivative 1[h^a > 0]"),
                     (G @ params["W2"]).T @ X + l11 * np.sign(W1) + 2 * l12 * W1))
-    if any(lambdas) and key in ("W1", "W2"):
-        W, l1, l2 = (W1, l11, l12) if key == "W1" else (W2, l21, l22)
-        other = (l21, l22) if key == "W1" else (l11, l12)
-        data = right[key] - l1 * np.sign(W) - 2 * l2 * W
-        out += [
-            (Mistake("|W|", f"the L1 part of your penalty gradient is l1 |{key}|; the derivative of "
-                     f"|w| is sign(w), so it adds l1 sign({key})"), data + l1 * np.abs(W) + 2 * l2 * W),
-            (Mistake("no 2", f"the L2 part of your penalty gradient misses the 2: d(w^2)/dw = 2w"),
-             data + l1 * np.sign(W) + l2 * W),
-            (Mistake("swapped", "your penalty uses the other layer's weights: l11, l12 are the L1 and "
-                     "L2 weights on W1 and l21, l22 those on W2"),
-             data + other[0] * np.sign(W) + 2 * other[1] * W),
-        ]
     return [(mk, v) for mk, v in out if v is not None]
+
+
+def penalty_mistakes(params: dict[str, np.ndarray], key: str,
+                     lambdas: tuple[float, float, float, float]) -> list[tuple[Mistake, np.ndarray]]:
+    """The wrong values of the penalty's part of bprop(...)[key] (W1 or W2): what adding
+    l11, l12, l21, l22 changes in the gradient."""
+    l11, l12, l21, l22 = lambdas
+    W = params[key]
+    l1, l2 = (l11, l12) if key == "W1" else (l21, l22)
+    other = (l21, l22) if key == "W1" else (l11, l12)
+    return [
+        (Mistake("|W|", f"the L1 part of your penalty gradient is l1 |{key}|; the derivative of "
+                 f"|w| is sign(w), so it adds l1 sign({key})"), l1 * np.abs(W) + 2 * l2 * W),
+        (Mistake("no 2", "the L2 part of your penalty gradient misses the 2: d(w^2)/dw = 2w"),
+         l1 * np.sign(W) + l2 * W),
+        (Mistake("swapped", "your penalty uses the other layer's weights: l11, l12 are the L1 and "
+                 "L2 weights on W1 and l21, l22 those on W2"), other[0] * np.sign(W) + 2 * other[1] * W),
+    ]

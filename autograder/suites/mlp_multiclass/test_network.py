@@ -23,7 +23,12 @@ from autograder.checks import (
 from autograder.errors import CheckFailed
 from autograder.suites.mlp_multiclass.answers import answer, equivalent_or_diagnose
 from autograder.suites.mlp_multiclass.helpers import FOR_NETWORK, graded
-from autograder.suites.mlp_multiclass.inputs import bprop_mistakes, fprop_mistakes, network_problem
+from autograder.suites.mlp_multiclass.inputs import (
+    bprop_mistakes,
+    fprop_mistakes,
+    network_problem,
+    penalty_mistakes,
+)
 
 REFERENCE = "autograder.suites.mlp_multiclass.reference"
 
@@ -147,22 +152,30 @@ test_q5_bprop_b2 = _key_test("b2", 2)
 
 @pytest.mark.question("q5", points=3)
 def test_q5_bprop_elastic_net(student, ref, rng):
-    """bprop with the elastic-net penalty: l11, l12 on W1 and l21, l22 on W2"""
+    """bprop with the elastic-net penalty adds l11 sign(W1) + 2 l12 W1 and l21 sign(W2) + 2 l22 W2, nothing to the biases"""
+    # Graded on what the penalty changes, bprop(..., l11, l12, l21, l22) - bprop(...): a
+    # mistake in the unpenalised gradient is charged by the tests above, not again here.
     p = network_problem(rng)
     lambdas = tuple(float(v) for v in rng.uniform(0.05, 0.5, size=4))
     W1 = p["params"]["W1"]
     p["params"]["W1"] = np.where(np.abs(W1) < 0.05, 0.05 * np.sign(W1 + 1e-12), W1)  # |w| kink
 
     def check(s):
+        plain, _ = _grads(s, p)
         grads, called = _grads(s, p, lambdas)
         expected = ref.bprop(p["params"], p["X"], p["y"], *lambdas)
-        for key in ("W1", "W2"):
-            assert_close_or_diagnose(grads[key], expected[key], bprop_mistakes(p, key, lambdas),
-                                     name=f"dL/d{key} with the penalty", called=called,
-                                     rtol=1e-6, atol=1e-10)
-        for key in ("b1", "b2"):
-            assert_close(grads[key], expected[key], name=f"dL/d{key} (biases are not penalised)",
-                         called=called, rtol=1e-6, atol=1e-10)
+        expected_plain = ref.bprop(p["params"], p["X"], p["y"])
+        for key in ("W1", "W2", "b1", "b2"):
+            try:
+                added = np.asarray(grads[key], dtype=float) - np.asarray(plain[key], dtype=float)
+            except (TypeError, ValueError):
+                added = grads[key]
+            mistakes = penalty_mistakes(p["params"], key, lambdas) if key[0] == "W" else []
+            assert_close_or_diagnose(
+                added, expected[key] - expected_plain[key], mistakes,
+                name=f"what the penalty adds to dL/d{key}"
+                + ("" if key[0] == "W" else " (biases are not penalised)"),
+                called=called, rtol=1e-6, atol=1e-10)
 
     graded(student, ref, HELPERS_OF_BPROP, check, "bprop")
 
