@@ -246,6 +246,88 @@ def check_elastic_net_gradient() -> None:
     )
 
 
+# The derivations question 5 (a) grades step by step (the worked notebook's answers), on one
+# example of the 2-2-2 network: g = o^s - e_y, W_kj = (W2)_kj, r_j = 1[h^a_j > 0].
+DB1_ANSWERS = {
+    "derivation_db1": [
+        "dL_db11 = dL_dha1*dha1_db11",
+        "dL_db11 = dL_dha1*1",
+        "dL_db11 = dL_dhs1*dhs1_dha1",
+        "dL_db11 = (g1*W11 + g2*W21)*r1",
+    ],
+    "db1_entries": ("(g1*W11 + g2*W21)*r1", "(g1*W12 + g2*W22)*r2"),
+}
+DW2_ANSWERS = {
+    "derivation_dW2": ["dL_dW12 = dL_doa1*doa1_dW12", "dL_dW12 = g1*doa1_dW12", "dL_dW12 = g1*hs2"],
+    "dW2_entries": ("g1*hs1", "g1*hs2", "g2*hs1", "g2*hs2"),
+}
+_STEP_NAMES = ("g1 g2 W11 W12 W21 W22 ha1 ha2 hs1 hs2 r1 r2 dL_db11 dL_dha1 dha1_db11 dL_dhs1 "
+               "dhs1_dha1 dL_dW12 dL_doa1 doa1_dW12 b11 b12 b21 b22")
+
+
+def _one_example_222() -> tuple[dict[str, sp.Symbol], sp.Expr, dict[sp.Symbol, sp.Expr]]:
+    """The loss of one example of class 1 (index 0) in the 2-2-2 network, written in the
+    pre-activations ha1, ha2 (hidden) through ReLU = Max(0, .), with the named quantities
+    g_k, h^s_j, r_j as functions of them (for substitution)."""
+    names = {n: sp.Symbol(n, real=True) for n in _STEP_NAMES.split()}
+    W = sp.Matrix([[names["W11"], names["W12"]], [names["W21"], names["W22"]]])
+    ha = sp.Matrix([names["ha1"], names["ha2"]])
+    hs = ha.applyfunc(lambda v: sp.Max(0, v))
+    oa = W * hs + sp.Matrix([names["b21"], names["b22"]])
+    os_ = _softmax(oa)
+    loss = -sp.log(os_[0])
+    values = {names["g1"]: os_[0] - 1, names["g2"]: os_[1], names["hs1"]: hs[0], names["hs2"]: hs[1],
+              names["r1"]: sp.Heaviside(ha[0]), names["r2"]: sp.Heaviside(ha[1])}
+    return names, loss, values
+
+
+def _rhs(step: str, names: dict[str, sp.Symbol]) -> sp.Expr:
+    return sp.sympify(step.split("=")[1], locals=names)
+
+
+def check_db1_derivation(entries: tuple[str, str] | None = None) -> None:
+    """dL/d(b1)_j = (sum_k g_k W_kj) r_j by differentiation (h^a_j = ... + (b1)_j, so d/d(b1)_j
+    is d/dh^a_j), and every step of the worked derivation equals the one before once the named
+    intermediate results are substituted. ``entries=("1", "1")`` plants the published mistake."""
+    names, loss, values = _one_example_222()
+    entries = DB1_ANSWERS["db1_entries"] if entries is None else entries
+    for j, entry in enumerate(entries, start=1):
+        autodiff = sp.diff(loss, names[f"ha{j}"])  # dh^a_j / d(b1)_j = 1
+        _assert_zero(autodiff - _rhs(f"e = {entry}", names).xreplace(values), f"dL/d(b1)_{j}")
+    facts = {names["dL_dha1"]: sp.sympify(DB1_ANSWERS["db1_entries"][0], locals=names),
+             names["dha1_db11"]: sp.Integer(1),
+             names["dL_dhs1"]: names["g1"] * names["W11"] + names["g2"] * names["W21"],
+             names["dhs1_dha1"]: names["r1"]}
+    steps = [_rhs(st, names).xreplace(facts) for st in DB1_ANSWERS["derivation_db1"]]
+    for i in range(1, len(steps)):
+        _assert_zero(steps[i] - steps[i - 1], f"db1 step {i + 1}")
+    _assert_zero(steps[-1] - sp.sympify(DB1_ANSWERS["db1_entries"][0], locals=names), "db1 result")
+
+
+def check_dW2_derivation(entries: tuple[str, ...] | None = None) -> None:
+    """dL/dW_kj = g_k h^s_j by differentiation of the 2-2-2 network's loss, and every step of
+    the worked derivation of dL/dW12. ``entries`` with ha in place of hs plants the mistake."""
+    names, loss, values = _one_example_222()
+    entries = DW2_ANSWERS["dW2_entries"] if entries is None else entries
+    for entry, w in zip(entries, ("W11", "W12", "W21", "W22")):
+        _assert_zero(sp.diff(loss, names[w]) - _rhs(f"e = {entry}", names).xreplace(values), f"dL/d{w}")
+    facts = {names["dL_doa1"]: names["g1"], names["doa1_dW12"]: names["hs2"]}
+    steps = [_rhs(st, names).xreplace(facts) for st in DW2_ANSWERS["derivation_dW2"]]
+    for i in range(1, len(steps)):
+        _assert_zero(steps[i] - steps[i - 1], f"dW2 step {i + 1}")
+    _assert_zero(steps[-1] - sp.sympify(DW2_ANSWERS["dW2_entries"][1], locals=names), "dW2 result")
+
+
+def check_log_sigmoid_is_not_minus_softmax() -> None:
+    """The softmax of a single number is 1, so -softmax(-x) = -1, which is not log sigma(x)
+    (the published mistake); -softplus(-x) and log(1/(1 + e^-x)) are."""
+    one = _softmax(sp.Matrix([-x]))[0]
+    _assert_zero(one - 1, "softmax of one number")
+    witness = _nonzero_witness(sp.log(sigmoid(x)) - (-one))
+    assert witness is not None, "-softmax(-x) should differ from log sigma(x)"
+    _assert_zero(sp.expand_log(sp.log(1 / (1 + sp.exp(-x))), force=True) + softplus(-x), "log(1/(1+e^-x))")
+
+
 # ------------------------------------------------------------------------------------------
 # Step 5: gradient checking
 
@@ -272,6 +354,9 @@ CHECKS: list[tuple[str, Callable[[], None]]] = [
     ("relu_softmax_gradients", check_relu_softmax_gradients),
     ("elastic_net_gradient", check_elastic_net_gradient),
     ("central_difference_is_second_order", check_central_difference_is_second_order),
+    ("db1_derivation", check_db1_derivation),
+    ("dW2_derivation", check_dW2_derivation),
+    ("log_sigmoid_is_not_minus_softmax", check_log_sigmoid_is_not_minus_softmax),
 ]
 
 
