@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from autograder.errors import SubmissionError
 
@@ -50,6 +52,13 @@ def read_notebook(path: Path, text: str) -> Submission:
             f"{path.name} uses notebook format {major!r}; only nbformat 3 and 4 are supported"
         )
     notes: list[str] = []
+    if isinstance(raw.get("cells"), list):  # nbformat 4: fields of the wrong type dropped first
+        cells = [c for c in raw["cells"] if isinstance(c, dict)]
+        if len(cells) < len(raw["cells"]):
+            notes.append(f"{len(raw['cells']) - len(cells)} cell(s) that are not objects: ignored")
+        raw["cells"] = cells
+        notes += sanitise_cells(cells)
+        text = json.dumps(raw)
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for broken files
@@ -76,3 +85,39 @@ def read_notebook(path: Path, text: str) -> Submission:
     written = {w.question: w.text for w in answers}
     unanswered = tuple(w.question for w in answers if not w.answered)
     return Submission(path, tuple(cells), tuple(skipped), written, tuple(notes), unanswered)
+
+
+def sanitise_cells(cells: list[Any]) -> list[str]:
+    """Make every field the grader reads of the right type, in place, and say what was
+    dropped: a cell's type and source (text), its metadata (a dict), its tags (a list of
+    strings), and the ``mlhw``/``nbgrader`` metadata (dicts). Whatever a notebook holds, a
+    wrong type is the student's problem with a note, never a crash of the grader."""
+    dropped: dict[str, list[int]] = {}
+    for i, cell in enumerate(cells, 1):
+        if not isinstance(cell.get("cell_type"), str):
+            cell["cell_type"] = "raw"
+            dropped.setdefault("have no valid cell type", []).append(i)
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(s, str) for s in source):
+            cell["source"] = "".join(source)
+        elif not isinstance(source, str):
+            cell["source"] = ""
+            dropped.setdefault("have a source that is not text", []).append(i)
+        if not isinstance(cell.get("metadata", {}), Mapping):
+            cell["metadata"] = {}
+            dropped.setdefault("have metadata that is not a dict", []).append(i)
+        meta = cell.setdefault("metadata", {})
+        tags = meta.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            meta["tags"] = []
+            dropped.setdefault("have tags that are not a list of strings", []).append(i)
+        for key in ("mlhw", "nbgrader"):
+            if key in meta and not isinstance(meta[key], Mapping):
+                del meta[key]
+                dropped.setdefault(f"have {key!r} metadata that is not a dict", []).append(i)
+    return [f"cells {_numbers(where)} {what}: ignored" for what, where in dropped.items()]
+
+
+def _numbers(indices: list[int]) -> str:
+    shown = ", ".join(map(str, indices[:8]))
+    return shown + (f" and {len(indices) - 8} more" if len(indices) > 8 else "")

@@ -135,17 +135,24 @@ def written_answers(submission: Submission, assignment: str) -> tuple[list[Writt
     """The written answers of a loaded submission for its result, every written question of
     the assignment included, and a message for each one nothing was written for."""
     expected = written_questions(assignment)
+    # Question names come from the assignment, never from the submission's metadata.
+    foreign = sorted(q for q in submission.written if expected and q not in expected)
     answers = [WrittenAnswer(q, "", answered=False) if q in submission.unanswered
-               else WrittenAnswer(q, text) for q, text in sorted(submission.written.items())]
+               else WrittenAnswer(q, text) for q, text in sorted(submission.written.items())
+               if q not in foreign]
     missing = sorted(q for q in expected if q not in submission.written)
     answers += [WrittenAnswer(q, "", answered=False) for q in missing]
     notes = []
+    if foreign:
+        names = ", ".join(repr(q[:20] + ("..." if len(q) > 20 else "")) for q in foreign[:3])
+        notes.append(f"cell metadata names written question(s) {names} that {assignment} does "
+                     "not have: ignored")
     if missing and submission.path.suffix == ".py":
         notes.append(f"a .py file holds no written answers: {', '.join(missing)} cannot be "
                      "graded from it; submit the notebook (.ipynb) to answer them")
     elif missing:
         notes.append(f"no answer cell found for the written question(s) {', '.join(missing)}")
-    empty = sorted(submission.unanswered)
+    empty = sorted(q for q in submission.unanswered if q not in foreign)
     if empty:
         notes.append(f"nothing was written for {', '.join(empty)}: the answer cell still reads "
                      f"{PROMPT} and no cell under it holds text")
