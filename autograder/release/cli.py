@@ -1,7 +1,7 @@
-"""`mlhw release NAME --to DIR [--format plain|otter|nbgrader]`.
+"""`mlhw release NAME --to DIR [--format plain|otter|nbgrader|gradescope|github|github-grading]`.
 
-Each format lives in ``autograder/release/<format>.py`` and exposes
-``release(name, to) -> Path``.
+Each format lives in ``autograder/release/<format>.py`` (a dash in the format's name is an
+underscore in the module's) and exposes ``release(name, to) -> Path``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-FORMATS = ("plain", "otter", "nbgrader")
+FORMATS = ("plain", "otter", "nbgrader", "gradescope", "github", "github-grading")
 
 
 @click.command()
@@ -30,7 +30,9 @@ FORMATS = ("plain", "otter", "nbgrader")
     type=click.Choice(FORMATS),
     default="plain",
     show_default=True,
-    help="plain: notebook + public tests + mlhw_check; otter/nbgrader: their formats.",
+    help="plain: notebook + public tests + mlhw_check; otter/nbgrader: their formats; "
+    "gradescope: autograder.zip; github: a student template repository; github-grading: the "
+    "instructor's grading workflow.",
 )
 def release(name: str, to: Path, fmt: str) -> None:
     """Write the student version of assignment NAME (from assignments/NAME/source.ipynb)."""
@@ -38,7 +40,7 @@ def release(name: str, to: Path, fmt: str) -> None:
     from autograder.release.source import SourceError
 
     try:
-        module = importlib.import_module(f"autograder.release.{fmt}")
+        module = importlib.import_module(f"autograder.release.{fmt.replace('-', '_')}")
     except ModuleNotFoundError:
         click.echo(f"mlhw release: the {fmt} format is not available in this version", err=True)
         sys.exit(2)

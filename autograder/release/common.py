@@ -168,8 +168,10 @@ def stub_for(sc: SourceCell, kind: str, line: str, function: str | None) -> str:
 
 def support_files(source: Source, dest: Path) -> list[str]:
     """Copy what the notebook needs beside it (public_tests.py, mlhw_check/, data files)
-    into ``dest``; returns their names relative to ``dest``."""
+    into ``dest`` and write its requirements.txt; returns the copied names relative to
+    ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
+    write_requirements(source, dest)  # not in the names: otter names it on its own
     names = [copy_mlhw_check(dest).name]
     if source.public_tests.is_file():
         shutil.copy2(source.public_tests, dest / source.public_tests.name)
@@ -286,3 +288,69 @@ def unlock_answer_cells(path: Path) -> None:
                     changed = True
     if changed:
         nbformat.write(nb, path)
+
+
+# What a student bundle's requirements.txt may name: the import name, the distribution and
+# its lower bound (those of pyproject.toml; the checks library itself needs numpy and sympy).
+DISTRIBUTIONS = {
+    "numpy": "numpy>=2.0",
+    "scipy": "scipy>=1.11",
+    "sympy": "sympy>=1.12",
+    "matplotlib": "matplotlib>=3.8",
+    "lda": "lda>=3.0.2",
+    "sklearn": "scikit-learn>=1.4",
+    "pandas": "pandas>=2.0",
+}
+CHECKS_NEED = ("numpy", "sympy")
+STATISTICS_CHECKS = re.compile(
+    r"\b(assert_std_close|assert_mean_close|assert_normal|assert_variance_ratio_in|"
+    r"samples_needed_for_std)\b"
+)
+
+
+def imported_modules(source: Source) -> set[str]:
+    """Top-level modules imported by the notebook's code cells and its public tests."""
+    texts = [sc.source for sc in source.cells if sc.cell.cell_type == "code"]
+    if source.public_tests.is_file():
+        texts.append(source.public_tests.read_text())
+    found: set[str] = set()
+    for text in texts:
+        lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:  # a stub the student completes; read its imports line by line
+            found |= set(re.findall(r"^\s*(?:import|from)\s+(\w+)", text, re.MULTILINE))
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def requirements(source: Source) -> list[str]:
+    """The pip requirements of the student notebook of ``source``: what it and the checks
+    import, outside the standard library and the bundle itself (mlhw_check).
+
+    An import this table does not know is an error: a student would meet it as a
+    ModuleNotFoundError."""
+    modules = (imported_modules(source) | set(CHECKS_NEED)) - set(sys.stdlib_module_names)
+    tests = source.public_tests.read_text() if source.public_tests.is_file() else ""
+    if STATISTICS_CHECKS.search(tests):
+        modules.add("scipy")  # checks/statistics.py draws its quantiles from scipy.stats
+    modules -= {"mlhw_check", "public_tests"}
+    unknown = sorted(m for m in modules if m not in DISTRIBUTIONS)
+    if unknown:
+        raise ReleaseError(
+            f"{source.name}'s notebook imports {', '.join(unknown)}, which release/common.py's "
+            "DISTRIBUTIONS does not map to a pip package; add it there"
+        )
+    return sorted(DISTRIBUTIONS[m] for m in modules)
+
+
+def write_requirements(source: Source, dest: Path) -> Path:
+    """Write ``dest/requirements.txt`` for the notebook of ``source``."""
+    path = dest / "requirements.txt"
+    path.write_text("\n".join(requirements(source)) + "\n")
+    return path

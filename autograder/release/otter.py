@@ -200,9 +200,6 @@ def master_notebook(source: Source, files: list[str], *, run_tests: bool = True)
     return nb
 
 
-REQUIREMENTS = "numpy>=2\nsympy\nmatplotlib\n"
-
-
 def release_otter(source: Source, out_dir: str | Path, *, run_tests: bool = True) -> Path:
     """Write ``out_dir/<name>/master/<name>.ipynb`` (otter's format), run ``otter assign`` into
     ``out_dir/<name>/dist`` and return that directory (``student/``, ``autograder/``).
@@ -216,7 +213,6 @@ def release_otter(source: Source, out_dir: str | Path, *, run_tests: bool = True
         if d.exists():
             shutil.rmtree(d)
     files = support_files(source, master_dir)
-    (master_dir / "requirements.txt").write_text(REQUIREMENTS)
     master = master_dir / f"{source.name}.ipynb"
     nbformat.write(master_notebook(source, files, run_tests=run_tests), master)
     run_tool(
@@ -225,6 +221,7 @@ def release_otter(source: Source, out_dir: str | Path, *, run_tests: bool = True
         what=f"otter assign {master}",
     )
     check_no_leaks(source, dist / "student", "otter assign")
+    shutil.copy2(master_dir / "requirements.txt", dist / "student" / "requirements.txt")
     for notebook in (dist / "student").glob("*.ipynb"):
         unlock_answer_cells(notebook)
     return dist

@@ -1,7 +1,7 @@
 """The plain release format: a folder a student can open in Jupyter and nothing else.
 
 ``DIR/<name>/`` holds ``<name>.ipynb`` (the student version of the source notebook),
-``public_tests.py``, ``mlhw_check/`` (the student-side runner with a copy of the checks
+``public_tests.py``, ``requirements.txt`` (what the notebook imports), ``mlhw_check/`` (the student-side runner with a copy of the checks
 library) and the data files listed in ``assignment.toml``. Before returning, the bundle is
 searched for every line of solution text and every hidden test name; a leak is an error.
 """
@@ -11,7 +11,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .common import ReleaseError, copy_mlhw_check, find_leaks, hidden_test_names
+from .common import (
+    ReleaseError,
+    copy_mlhw_check,
+    find_leaks,
+    hidden_test_names,
+    write_requirements,
+)
 from .source import REPO, Source, load_source, solution_lines, student_notebook, write_notebook
 
 
@@ -31,6 +37,7 @@ def release_plain(name: str | Source, to: str | Path) -> Path:
     if source.public_tests.is_file():
         shutil.copy2(source.public_tests, out / "public_tests.py")
     copy_mlhw_check(out)
+    write_requirements(source, out)
     for rel in source.data_files:
         src = REPO / rel
         if not src.is_file():
