@@ -17,6 +17,8 @@ from autograder.reporters import write_folder
 from autograder.reporters.terminal import class_table, safe
 from autograder.sandbox import SandboxConfig
 
+EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
+
 
 @dataclass
 class BatchSummary:
@@ -45,6 +47,10 @@ def grade_with_progress(console: Console, submissions: list[ClassSubmission], as
         for done in grade_class(submissions, assignment, book, workers=workers, sandbox=sandbox,
                                 seed=seed, regrade=regrade):
             progress.advance(task)
+            if not console.is_terminal:  # a log, not a bar: one line per finished student
+                console.print(f"[{summary.graded + summary.skipped + len(summary.failures) + 1}"
+                              f"/{len(submissions)}] {done.student}: {_outcome(done)}",
+                              markup=False, soft_wrap=True)
             for entry in done.log:
                 console.print(f"[grader log] {done.student}: {safe(entry)}", markup=False, soft_wrap=True)
             if done.skipped:
@@ -59,6 +65,14 @@ def grade_with_progress(console: Console, submissions: list[ClassSubmission], as
     return summary
 
 
+def _outcome(done) -> str:
+    if done.skipped:
+        return "unchanged, skipped"
+    if done.error:
+        return f"not graded ({done.error})"
+    return f"{done.result.score:g} / {done.result.max_score:g}"
+
+
 def print_gradebook(console: Console, book: Gradebook, assignment: str, title: str) -> None:
     """The assignment's gradebook as a table."""
     console.print(class_table(title, book.rows(assignment), book.max_points(assignment)))
@@ -68,9 +82,19 @@ def run_grade_class(folder: Path, assignment: str, gradebook: Path, *, workers: 
                     out: Path | None, csv_path: Path | None, regrade: bool, seed: int | None,
                     sandbox: SandboxConfig, console: Console | None = None) -> int:
     """The `grade-class` command; returns its exit code."""
-    from autograder.runner import GraderError
+    from autograder.grade_cli import sandbox_problem
+    from autograder.runner import GraderError, suite_dir
 
     console = console or Console()
+    try:
+        suite_dir(assignment)
+    except GraderError as exc:
+        console.print(f"mlhw: {exc}", markup=False, soft_wrap=True)
+        return EXIT_GRADER_FAILED
+    problem = sandbox_problem(sandbox)
+    if problem:
+        console.print(f"mlhw: {problem}", markup=False, soft_wrap=True)
+        return EXIT_GRADER_FAILED
     try:
         submissions = find_submissions(folder, assignment)
     except (OSError, ValueError) as exc:
@@ -88,6 +112,12 @@ def run_grade_class(folder: Path, assignment: str, gradebook: Path, *, workers: 
         except GraderError as exc:
             console.print(f"mlhw: the grader could not run: {exc}", markup=False, soft_wrap=True)
             return EXIT_GRADER_FAILED
+        except KeyboardInterrupt:
+            saved = len(book.students(assignment))
+            console.print(f"mlhw: interrupted; {saved} student(s) of {assignment} are saved in "
+                          f"{gradebook}. Run the same command again to grade the rest (students "
+                          "already graded and unchanged are skipped).", markup=False, soft_wrap=True)
+            return EXIT_INTERRUPTED
         print_gradebook(console, book, assignment, f"{assignment}: {gradebook}")
         if csv_path is not None:
             book.write_csv(csv_path, assignment, manual_points(assignment))

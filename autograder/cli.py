@@ -42,6 +42,11 @@ def limit_options(worker: str) -> Callable[[Callable[..., Any]], Callable[..., A
     return apply
 
 
+require_sandbox_option = click.option(
+    "--require-sandbox", is_flag=True,
+    help="Refuse to grade unless bubblewrap isolates the student's code (CI, Gradescope).")
+
+
 @click.group()
 @click.version_option(package_name="mlhw")
 def main() -> None:
@@ -58,10 +63,13 @@ def main() -> None:
 @click.option("--seed", type=int, default=None, help="Reuse the seed of an earlier run (regrade).")
 @click.option("--fail-under", type=float, default=None, help="Exit with code 1 when a score is below this.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the score line.")
+@click.option("--force", is_flag=True,
+              help="Grade a notebook whose metadata names another assignment all the same.")
+@require_sandbox_option
 def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None,
           gradescope: Path | None, junit: Path | None, timeout: float | None,
           total_timeout: float | None, memory: int | None, seed: int | None,
-          fail_under: float | None, quiet: bool) -> None:
+          fail_under: float | None, quiet: bool, force: bool, require_sandbox: bool) -> None:
     """Grade SUBMISSIONS (.ipynb, .py, or an otter export .zip) against an assignment's suite.
 
     With several submissions they are graded one after the other in this process (the
@@ -71,9 +79,10 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
     """
     from autograder.grade_cli import run_grade
 
-    sys.exit(run_grade(submissions, assignment, sandbox=_sandbox_config(timeout, total_timeout, memory),
+    sys.exit(run_grade(submissions, assignment,
+                       sandbox=_sandbox_config(timeout, total_timeout, memory, require_sandbox),
                        json_path=json_path, gradescope=gradescope, junit=junit, seed=seed,
-                       fail_under=fail_under, quiet=quiet))
+                       fail_under=fail_under, quiet=quiet, force=force))
 
 
 @main.command("grade-class")
@@ -90,9 +99,11 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
 @click.option("--regrade", is_flag=True, help="Grade again students already in the gradebook.")
 @limit_options("each worker")
 @click.option("--seed", type=int, default=None, help="One seed for every student (default: a secret one each).")
+@require_sandbox_option
 def grade_class(folder: Path, assignment: str, gradebook: Path, workers: int, out: Path | None,
                 csv_path: Path | None, regrade: bool, timeout: float | None,
-                total_timeout: float | None, memory: int | None, seed: int | None) -> None:
+                total_timeout: float | None, memory: int | None, seed: int | None,
+                require_sandbox: bool) -> None:
     """Grade every submission in FOLDER into a gradebook.
 
     FOLDER holds <student>.ipynb / .py / .zip files, <student>/ folders, or is nbgrader's
@@ -103,7 +114,8 @@ def grade_class(folder: Path, assignment: str, gradebook: Path, workers: int, ou
 
     sys.exit(run_grade_class(folder, assignment, gradebook, workers=workers, out=out,
                              csv_path=csv_path, regrade=regrade, seed=seed,
-                             sandbox=_sandbox_config(timeout, total_timeout, memory)))
+                             sandbox=_sandbox_config(timeout, total_timeout, memory,
+                                                     require_sandbox)))
 
 
 @main.command()
@@ -118,6 +130,10 @@ def export(gradebook: Path, assignment: str | None, csv_path: Path) -> None:
 
     with Gradebook(gradebook) as book:
         names = [assignment] if assignment else book.assignments()
+        if assignment is not None and assignment not in book.assignments():
+            known = ", ".join(book.assignments()) or "none"
+            raise click.ClickException(f"{gradebook} holds no grades of {assignment!r} "
+                                       f"(it has: {known})")
         for name in names:
             target = csv_path if len(names) == 1 else csv_path.with_name(f"{csv_path.stem}_{name}.csv")
             count = book.write_csv(target, name, manual_points(name))
@@ -202,12 +218,13 @@ _register_release()
 
 
 def _sandbox_config(timeout: float | None, total_timeout: float | None,
-                    memory: int | None) -> SandboxConfig:
+                    memory: int | None, require_sandbox: bool = False) -> SandboxConfig:
     """The default SandboxConfig with the limits given on the command line."""
     from dataclasses import replace
 
     overrides = {"call_timeout": timeout, "submission_timeout": total_timeout,
-                 "memory_bytes": memory * 2**20 if memory else None}
+                 "memory_bytes": memory * 2**20 if memory else None,
+                 "isolation": "bubblewrap" if require_sandbox else None}
     return replace(SandboxConfig(), **{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -17,8 +17,13 @@ EXIT_GRADER_FAILED = 3
 def run_grade(submissions: tuple[Path, ...], assignment: str, *, sandbox: SandboxConfig,
               json_path: Path | None = None, gradescope: Path | None = None,
               junit: Path | None = None, seed: int | None = None,
-              fail_under: float | None = None, quiet: bool = False) -> int:
+              fail_under: float | None = None, quiet: bool = False, force: bool = False) -> int:
     """The `grade` command; returns its exit code."""
+    problem = check_request(submissions, assignment, sandbox, force=force)
+    if problem is not None:
+        code, line = problem
+        click.echo(f"mlhw: {line}", err=True)
+        return code
     from autograder.worker import prestart_worker
 
     prestart_worker(sandbox)  # it starts while pytest and the rest are imported below
@@ -28,7 +33,7 @@ def run_grade(submissions: tuple[Path, ...], assignment: str, *, sandbox: Sandbo
     from autograder.runner import GradeOptions, GraderError, grade_submission
     below = failed = False
     for submission in submissions:
-        options = GradeOptions(sandbox=sandbox, seed=seed)
+        options = GradeOptions(sandbox=sandbox, seed=seed, force=force)
         try:
             result = grade_submission(submission, assignment, options)
         except GraderError as exc:
@@ -50,6 +55,59 @@ def run_grade(submissions: tuple[Path, ...], assignment: str, *, sandbox: Sandbo
     if failed:
         return EXIT_NOT_WRITTEN
     return EXIT_BELOW_THRESHOLD if below else 0
+
+
+def check_request(submissions: tuple[Path, ...], assignment: str, sandbox: SandboxConfig, *,
+                  force: bool = False) -> tuple[int, str] | None:
+    """``(exit code, one line)`` when the command cannot grade as asked, before any grading:
+    an unknown assignment, a missing file, a notebook of another assignment (unless
+    ``force``), or ``--require-sandbox`` where bubblewrap cannot be used."""
+    from autograder.runner import GraderError, suite_dir, wrong_assignment
+
+    try:
+        suite_dir(assignment)
+    except GraderError as exc:
+        return EXIT_GRADER_FAILED, str(exc)
+    problem = sandbox_problem(sandbox)
+    if problem:
+        return EXIT_GRADER_FAILED, problem
+    for submission in submissions:
+        if not submission.exists():
+            return EXIT_NOT_WRITTEN, f"{submission}: no such file or folder"
+        named = notebook_assignment(submission)
+        if named not in (None, assignment) and not force:
+            return EXIT_NOT_WRITTEN, (f"{wrong_assignment(submission.name, named, assignment)}; "
+                                      f"grade it with --assignment {named}, or add --force")
+    return None
+
+
+def sandbox_problem(sandbox: SandboxConfig) -> str | None:
+    """Why the worker cannot have the isolation ``sandbox`` requires here, or None."""
+    from autograder.sandbox import choose_isolation
+
+    try:
+        choose_isolation(sandbox)
+    except RuntimeError:
+        return ("--require-sandbox: bubblewrap cannot isolate the student's code here; "
+                "install it (apt-get install bubblewrap) and grade as root, or leave out "
+                "--require-sandbox to grade with reduced isolation")
+    return None
+
+
+def notebook_assignment(path: Path) -> str | None:
+    """The assignment a notebook file's metadata names (None for anything else)."""
+    import json
+
+    from autograder.submission.notebooks import named_assignment
+
+    if path.suffix != ".ipynb" or not path.is_file():
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return named_assignment(data.get("metadata")) if isinstance(data, dict) else None
 
 
 def report_paths(submission: Path, paths: tuple[Path | None, ...], several: bool

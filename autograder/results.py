@@ -178,11 +178,14 @@ class SubmissionResult:
     messages: tuple[str, ...] = ()  # load problems etc., shown to the student
     written: tuple[WrittenAnswer, ...] = ()
     stdout: str = field(default="", repr=False)
+    # the student's figures as plain data (reporters/html.py's plain_figure), for feedback
+    figures: tuple[dict[str, Any], ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tests", tuple(self.tests))
         object.__setattr__(self, "messages", tuple(self.messages))
         object.__setattr__(self, "written", tuple(self.written))
+        object.__setattr__(self, "figures", tuple(self.figures))
         object.__setattr__(self, "stdout", cap_text(self.stdout or ""))
         object.__setattr__(self, "execution_time", _number(self.execution_time, "execution_time"))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
@@ -244,6 +247,7 @@ class SubmissionResult:
             "tests": [t.to_dict() for t in self.tests],
             "written": [w.to_dict() for w in self.written],
             "stdout": self.stdout,
+            **({"figures": list(self.figures)} if self.figures else {}),
         }
 
     @classmethod
@@ -261,4 +265,5 @@ class SubmissionResult:
             messages=tuple(data.get("messages", ())),
             written=tuple(WrittenAnswer.from_dict(w) for w in data.get("written", ())),
             stdout=data.get("stdout", ""),
+            figures=tuple(data.get("figures", ())),
         )

@@ -53,6 +53,13 @@ class GradeOptions:
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     seed: int | None = None
     log: list[str] = field(default_factory=list)  # instructor-only details (tracebacks)
+    force: bool = False  # grade a notebook that names another assignment all the same
+
+
+def wrong_assignment(name: str, named: str, assignment: str) -> str:
+    """The reason a notebook of another assignment is not graded against this one."""
+    return (f"{name} is the notebook of {named}, not of {assignment} (its metadata says so); "
+            f"submit the {assignment} notebook")
 
 
 def suite_dir(assignment: str) -> Path:
@@ -88,6 +95,9 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
         if refused:
             raise SubmissionError(refused)
         submission = load_submission(path)
+        if submission.assignment not in (None, assignment) and not options.force:
+            raise SubmissionError(wrong_assignment(Path(path).name, submission.assignment,
+                                                   assignment))
     except SubmissionError as exc:
         submission, broken = None, str(exc)
         messages.append(broken)
@@ -110,6 +120,7 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
             student = _Unloadable(broken)
         plugin = GradingPlugin(student, seed, options.log)
         _run_pytest(folder, plugin, seed)
+        figures = _figures(student)
     finally:
         if worker is not None:
             worker.close()
@@ -125,7 +136,17 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
         messages=tuple(messages),
         written=tuple(written),
         stdout=stdout,
+        figures=tuple(figures),
     )
+
+
+def _figures(student: Any) -> list[dict[str, Any]]:
+    """The figures the student's functions returned during the suite, as plain data for
+    the feedback page."""
+    from autograder.reporters.html import figures_of
+
+    log = getattr(student, "call_log", [])
+    return figures_of(r.outcome.value for r in log if r.outcome is not None)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,12 @@ from pathlib import Path
 from autograder.results import SubmissionResult
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
     path = Path(path)
@@ -19,6 +25,7 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         # errors="replace": a lone surrogate in student output must not lose the whole file
         with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # as open() would make it (mkstemp makes 0600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -75,6 +75,7 @@ class Submission:
     written: dict[str, str] = field(default_factory=dict)  # question -> the student's text
     notes: tuple[str, ...] = ()
     unanswered: tuple[str, ...] = ()  # written questions whose answer was left empty
+    assignment: str | None = None  # the assignment the notebook's metadata names, if any
 
     def sources(self) -> list[str]:
         """The code to run in the worker, prelude first."""

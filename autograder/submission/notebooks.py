@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -84,7 +85,16 @@ def read_notebook(path: Path, text: str) -> Submission:
         cells.append(Cell(index, to_python(cell.source), tags))
     written = {w.question: w.text for w in answers}
     unanswered = tuple(w.question for w in answers if not w.answered)
-    return Submission(path, tuple(cells), tuple(skipped), written, tuple(notes), unanswered)
+    return Submission(path, tuple(cells), tuple(skipped), written, tuple(notes), unanswered,
+                      named_assignment(nb.metadata))
+
+
+def named_assignment(metadata: Any) -> str | None:
+    """The assignment a released notebook names in ``metadata.mlhw.assignment`` (None when
+    it names none, or names it in a form no assignment has)."""
+    mlhw = metadata.get("mlhw") if isinstance(metadata, Mapping) else None
+    name = mlhw.get("assignment") if isinstance(mlhw, Mapping) else None
+    return name if isinstance(name, str) and re.fullmatch(r"[a-z0-9_]{1,64}", name) else None
 
 
 def sanitise_cells(cells: list[Any]) -> list[str]:

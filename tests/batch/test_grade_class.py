@@ -146,3 +146,22 @@ def test_unknown_assignment_stops_the_class_with_code_3(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 3
     assert "unknown assignment 'nope'" in run.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path):
+    make_class(tmp_path / "class")
+    db = tmp_path / "grades.db"
+    proc = subprocess.Popen(MLHW + ["grade-class", str(tmp_path / "class"), "-a", "deep_chain",
+                                    "--gradebook", str(db), "--workers", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None and not graded_so_far(db):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output
+    saved = len(graded_so_far(db))
+    assert f"interrupted; {saved} student(s) of deep_chain are saved in {db}" in output
+    assert "Run the same command again to grade the rest" in output
+    assert "[1/5] " in output  # not a terminal: one line per finished student

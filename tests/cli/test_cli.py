@@ -60,10 +60,79 @@ def test_broken_submission_still_grades_to_zero_with_exit_zero(tmp_path):
     assert "not valid JSON" in result["output"]
 
 
-def test_missing_file_is_reported_not_crashed(tmp_path):
+def test_a_missing_file_is_one_clear_line_and_a_non_zero_exit(tmp_path):
     run = mlhw("grade", str(tmp_path / "nope.ipynb"), "-a", "deep_chain", "-q")
-    assert run.returncode == 0
-    assert "0 / 100" in run.stdout
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip() == f"mlhw: {tmp_path / 'nope.ipynb'}: no such file or folder"
+
+
+@pytest.mark.parametrize("verb", ["grade-class", "export"])
+def test_an_unknown_assignment_is_refused_by_every_verb(tmp_path, verb):
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "ann.py").write_text("x = 1\n")
+    from autograder.gradebook import Gradebook
+
+    Gradebook(tmp_path / "g.db").close()
+    target = [str(tmp_path / "class"), "--gradebook", str(tmp_path / "g.db")] \
+        if verb == "grade-class" else [str(tmp_path / "g.db"), "--csv", str(tmp_path / "x.csv")]
+    run = mlhw(verb, *target, "-a", "no_such_thing")
+    assert run.returncode != 0
+    assert "no_such_thing" in run.stdout + run.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_an_empty_class_folder_is_refused(tmp_path):
+    (tmp_path / "class").mkdir()
+    run = mlhw("grade-class", str(tmp_path / "class"), "-a", "deep_chain", "--gradebook",
+               str(tmp_path / "g.db"))
+    assert run.returncode != 0 and "no submissions" in run.stdout
+
+
+def test_a_notebook_of_another_assignment_is_not_graded_against_this_one(tmp_path):
+    from autograder.release.plain import release
+
+    bundle = release("plsa_em", tmp_path / "handout")
+    notebook = bundle / "plsa_em.ipynb"
+    run = mlhw("grade", str(notebook), "-a", "deep_chain", "-q")
+    assert run.returncode == 2
+    assert "is the notebook of plsa_em, not of deep_chain" in run.stderr
+    assert "--assignment plsa_em" in run.stderr
+    forced = mlhw("grade", str(notebook), "-a", "deep_chain", "-q", "--force")
+    assert forced.returncode == 0 and "0 / 100" in forced.stdout
+
+
+def test_a_class_member_with_another_assignments_notebook_gets_zero_with_the_reason(tmp_path):
+    from autograder.release.plain import release
+    from autograder.runner import GradeOptions, grade_submission
+
+    notebook = release("plsa_em", tmp_path / "handout") / "plsa_em.ipynb"
+    result = grade_submission(notebook, "deep_chain", GradeOptions(seed=1))
+    assert result.score == 0
+    assert any("is the notebook of plsa_em" in m for m in result.messages)
+
+
+def test_require_sandbox_refuses_without_bubblewrap(monkeypatch):
+    from autograder import sandbox
+    from autograder.grade_cli import EXIT_GRADER_FAILED, check_request
+    from autograder.sandbox import SandboxConfig
+
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    code, line = check_request((EXAMPLES / "partial.ipynb",), "deep_chain",
+                               SandboxConfig(isolation="bubblewrap"))
+    assert code == EXIT_GRADER_FAILED
+    assert "--require-sandbox: bubblewrap cannot isolate" in line
+    assert "apt-get install bubblewrap" in line
+    assert check_request((EXAMPLES / "partial.ipynb",), "deep_chain", SandboxConfig()) is None
+
+
+def test_report_files_are_readable_by_the_group(tmp_path):
+    import stat
+
+    from autograder.reporters.jsonfile import write_text_atomic
+
+    write_text_atomic(tmp_path / "r.json", "{}")
+    mode = stat.S_IMODE((tmp_path / "r.json").stat().st_mode)
+    assert mode & stat.S_IRGRP and mode & stat.S_IRUSR
 
 
 @pytest.mark.slow
