@@ -14,8 +14,11 @@ from autograder.grade_cli import EXIT_GRADER_FAILED
 from autograder.gradebook import Gradebook
 from autograder.manual import manual_points
 from autograder.reporters import write_folder
+from autograder.reporters.html import write_feedback
 from autograder.reporters.terminal import class_table, safe
 from autograder.sandbox import SandboxConfig
+
+FEEDBACK = "feedback"  # --out's folder of pages for students: <student>.html and .md
 
 EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
 
@@ -62,6 +65,7 @@ def grade_with_progress(console: Console, submissions: list[ClassSubmission], as
                 summary.isolation.add(done.result.isolation)
                 if out is not None:
                     write_folder(done.result, out / done.student)
+                    write_feedback(done.result, out / FEEDBACK, done.student)
     return summary
 
 

@@ -59,6 +59,8 @@ def main() -> None:
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the full result as JSON.")
 @click.option("--gradescope", type=click.Path(path_type=Path), help="Write Gradescope's results.json.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML (for CI).")
+@click.option("--html", type=click.Path(path_type=Path),
+              help="Write the student's feedback page (self-contained HTML).")
 @limit_options("the worker")
 @click.option("--seed", type=int, default=None, help="Reuse the seed of an earlier run (regrade).")
 @click.option("--fail-under", type=float, default=None, help="Exit with code 1 when a score is below this.")
@@ -67,7 +69,8 @@ def main() -> None:
               help="Grade a notebook whose metadata names another assignment all the same.")
 @require_sandbox_option
 def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None,
-          gradescope: Path | None, junit: Path | None, timeout: float | None,
+          gradescope: Path | None, junit: Path | None, html: Path | None,
+          timeout: float | None,
           total_timeout: float | None, memory: int | None, seed: int | None,
           fail_under: float | None, quiet: bool, force: bool, require_sandbox: bool) -> None:
     """Grade SUBMISSIONS (.ipynb, .py, or an otter export .zip) against an assignment's suite.
@@ -81,7 +84,8 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
 
     sys.exit(run_grade(submissions, assignment,
                        sandbox=_sandbox_config(timeout, total_timeout, memory, require_sandbox),
-                       json_path=json_path, gradescope=gradescope, junit=junit, seed=seed,
+                       json_path=json_path, gradescope=gradescope, junit=junit, html=html,
+                       seed=seed,
                        fail_under=fail_under, quiet=quiet, force=force))
 
 
@@ -93,7 +97,8 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
 @click.option("--workers", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Grader processes working in parallel.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Folder for each student's result.json, results.json and junit.xml.")
+              help="Folder for each student's result.json, results.json and junit.xml, and "
+              "feedback/ with each student's page (<student>.html, .md) to hand out.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
               help="Also write the assignment's gradebook as CSV.")
 @click.option("--regrade", is_flag=True, help="Grade again students already in the gradebook.")

@@ -16,7 +16,7 @@ EXIT_GRADER_FAILED = 3
 
 def run_grade(submissions: tuple[Path, ...], assignment: str, *, sandbox: SandboxConfig,
               json_path: Path | None = None, gradescope: Path | None = None,
-              junit: Path | None = None, seed: int | None = None,
+              junit: Path | None = None, seed: int | None = None, html: Path | None = None,
               fail_under: float | None = None, quiet: bool = False, force: bool = False) -> int:
     """The `grade` command; returns its exit code."""
     problem = check_request(submissions, assignment, sandbox, force=force)
@@ -48,6 +48,10 @@ def run_grade(submissions: tuple[Path, ...], assignment: str, *, sandbox: Sandbo
         paths = report_paths(submission, (json_path, gradescope, junit), len(submissions) > 1)
         try:
             write_all(result, json_path=paths[0], gradescope_path=paths[1], junit_path=paths[2])
+            if html is not None:
+                from autograder.reporters.html import feedback_path, write_html
+
+                write_html(result, feedback_path(submission, html, len(submissions) > 1))
         except OSError as exc:
             click.echo(f"mlhw: the result could not be written: {exc}", err=True)
             failed = True

@@ -291,6 +291,7 @@ class GradingPlugin:
         report = outcome.get_result()
         report.mlhw_excinfo = call.excinfo  # read by _result
         report.mlhw_notes = getattr(item, "mlhw_notes", [])
+        report.mlhw_calls = getattr(item, "mlhw_calls", [])
         if call.when == "call" and report.passed:
             problem = _hygiene_problem(getattr(item, "mlhw_calls", []))
             if problem:
@@ -330,6 +331,9 @@ class GradingPlugin:
             return Status.FAILED, str(exc)
         if isinstance(exc, AssertionError):
             return Status.FAILED, (str(exc).split("\nassert")[0].strip() or "check failed")
+        unusable = _unusable_return(exc, getattr(report, "mlhw_calls", []))
+        if unusable:
+            return Status.FAILED, unusable
         self.log.append(f"{report.nodeid}:\n{''.join(traceback.format_exception(exc))}")
         return Status.GRADER_ERROR, (
             f"internal grader error in this test ({type(exc).__name__}); "
@@ -369,6 +373,29 @@ def _configure_hypothesis(seed: int) -> None:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     settings.load_profile("mlhw-grading")
     core.global_force_seed = seed
+
+
+# What Python says when a value cannot be unpacked, indexed or measured: after a student's
+# call, the value it returned was of the wrong kind (None, a scalar, too few items).
+_SHAPE_ERRORS = re.compile(
+    r"cannot unpack|values to unpack|not subscriptable|not iterable|has no len\(\)|"
+    r"index out of range|too many indices|only integers, slices")
+
+
+def _unusable_return(exc: BaseException, calls: list[CallRecord]) -> str | None:
+    """A message for the student when the suite could not use what a function returned (a
+    return of the wrong kind is the student's wrong answer, not a grader error)."""
+    returned = [r for r in calls if r.outcome is not None]
+    if not returned or not isinstance(exc, (TypeError, ValueError, IndexError)):
+        return None
+    if not _SHAPE_ERRORS.search(str(exc)):
+        return None
+    from autograder.checks import describe_value
+
+    last = returned[-1]
+    return (f"`{last.name}` returned {describe_value(last.outcome.value)}, which is not what "
+            f"the question asks for (the grader could not use it: {type(exc).__name__}: "
+            f"{str(exc)[:120]}); check what the function must return")
 
 
 def _hygiene_problem(calls: list[CallRecord]) -> str | None:

@@ -50,7 +50,7 @@ def describe_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         if len(value) <= 4:
             inner = ", ".join(describe_value(v) for v in value)
-            return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+            return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' * (len(value) == 1)})"
         return f"{type(value).__name__} of {len(value)}"
     if isinstance(value, np.random.Generator):
         return "rng"
