@@ -1,5 +1,5 @@
 """`mlhw demo`: release every assignment, grade the bundled example class of each into a
-gradebook, and print it."""
+gradebook, and print it, with where each example student's HTML feedback page is."""
 
 from __future__ import annotations
 
@@ -47,6 +47,11 @@ def run_demo(out: Path | None = None, console: Console | None = None, workers: i
                 console.print(f"not graded: {failure}", markup=False)
             failed |= bool(summary.failures)
     console.print(f"reports in {out}, gradebook {out / 'gradebook.db'}")
+    pages = sorted(out.glob("*/feedback/*.html"))
+    if pages:
+        folders = ", ".join(str(p) for p in sorted({page.parent for page in pages}))
+        console.print(f"{len(pages)} feedback pages for the example students in {folders}",
+                      markup=False, soft_wrap=True)
     return 3 if failed else 0
 
 
