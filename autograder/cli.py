@@ -215,8 +215,10 @@ def experiments(out: Path, quick: bool) -> None:
 
 def _register_release() -> None:
     from autograder.release.cli import release
+    from autograder.release.github_grading import grade_github
 
     main.add_command(release)
+    main.add_command(grade_github)  # what the github-grading workflow runs
 
 
 _register_release()

@@ -78,22 +78,19 @@ def fprop_mistakes(params: dict[str, np.ndarray], X: np.ndarray) -> list[tuple[M
                      "the last axis"), _softmax_axis0(oa))]
 
 
-def bprop_mistakes(p: dict[str, Any], key: str, lambdas=(0.0, 0.0, 0.0, 0.0)) -> list[tuple[Mistake, Any]]:
-    """The realistic wrong values of bprop(...)[key] for problem ``p``."""
+def bprop_mistakes(p: dict[str, Any], key: str) -> list[tuple[Mistake, Any]]:
+    """The realistic wrong values of bprop(...)[key] (no penalty) for problem ``p``."""
     params, X, y = p["params"], p["X"], p["y"]
-    l11, l12, l21, l22 = lambdas
     n = X.shape[0]
     ha, hs, oa = _forward(params, X)
     G = act.softmax(oa)
     G[np.arange(n), y] -= 1.0
     G /= n
-    Ga = (G @ params["W2"]) * (ha > 0)
-    right = mc.bprop(params, X, y, *lambdas)
-    W1, W2 = params["W1"], params["W2"]
+    right = mc.bprop(params, X, y)
     out: list[tuple[Mistake, Any]] = [
         (Mistake("sum", f"your gradient is n = {n} times too large: the loss is the MEAN "
                  "negative log-likelihood, so every gradient is a mean over the examples"),
-         {k: v * n if k == key else v for k, v in right.items()}[key] if not any(lambdas) else None),
+         right[key] * n),
     ]
     if key == "b1":
         out.append((Mistake("ones", "your dL/db1 is a vector of ones: that is dh^a/db1 = 1 only. By the "
@@ -104,11 +101,11 @@ def bprop_mistakes(p: dict[str, Any], key: str, lambdas=(0.0, 0.0, 0.0, 0.0)) ->
     if key == "W2":
         out.append((Mistake("pre-activation", "your dL/dW2 uses the hidden PRE-activation h^a; W2 "
                             "multiplies the ReLU OUTPUT h^s = relu(h^a), so dL/dW2 = (o^s - e_y) (h^s)^T"),
-                    G.T @ ha + l21 * np.sign(W2) + 2 * l22 * W2))
+                    G.T @ ha))
     if key == "W1":
         out.append((Mistake("no relu'", "your dL/dW1 lacks the ReLU derivative 1[h^a > 0]"),
-                    (G @ params["W2"]).T @ X + l11 * np.sign(W1) + 2 * l12 * W1))
-    return [(mk, v) for mk, v in out if v is not None]
+                    (G @ params["W2"]).T @ X))
+    return out
 
 
 def penalty_mistakes(params: dict[str, np.ndarray], key: str,
