@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import select
+import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,35 +15,56 @@ from typing import Any
 def run_with_deadline(fn: Callable[[], Any], timeout: float) -> Any:
     """``("ok", fn())`` from a forked child killed after ``timeout`` s (a thread off Linux);
     None on timeout, ``("error", text)`` if it raised. The value travels back pickled through
-    a pipe from a child of this trusted process, so ``fn`` must return something picklable."""
-    if os.name == "posix" and os.uname().sysname == "Linux":
-        ctx = multiprocessing.get_context("fork")
-        recv, send = ctx.Pipe(duplex=False)
-
-        def child() -> None:
+    a pipe from a child of this trusted process, so ``fn`` must return something picklable.
+    The child is made with ``os.fork`` itself, so this works in a daemonic process too (a
+    Dask worker), where ``multiprocessing`` refuses to start children."""
+    if not (os.name == "posix" and os.uname().sysname == "Linux"):
+        return run_in_thread(fn, timeout)
+    recv, send = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(recv)
+        os.close(send)
+        return run_in_thread(fn, timeout)
+    if pid == 0:  # the child: compute, send, and leave without running any cleanup
+        os.close(recv)
+        try:
             try:
-                send.send(("ok", fn()))
+                data = pickle.dumps(("ok", fn()))
             except BaseException as exc:  # noqa: BLE001 - reported to the parent
-                send.send(("error", f"{type(exc).__name__}: {exc}"))
-            finally:
-                os._exit(0)
-
-        proc = ctx.Process(target=child, daemon=True)
-        try:
-            proc.start()
-        except OSError:
-            return run_in_thread(fn, timeout)
-        send.close()
-        try:
-            return recv.recv() if recv.poll(timeout) else None
-        except EOFError:
-            return ("error", "the checking process died")
+                data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+            with os.fdopen(send, "wb") as out:
+                out.write(data)
         finally:
-            if proc.is_alive():
-                proc.kill()
-            proc.join(5)
-            recv.close()
-    return run_in_thread(fn, timeout)
+            os._exit(0)
+    os.close(send)
+    try:
+        return _read_result(recv, time.monotonic() + timeout)
+    finally:
+        os.close(recv)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+
+
+def _read_result(fd: int, deadline: float) -> Any:
+    """Everything the child writes to ``fd`` before ``deadline``, unpickled; None if late."""
+    chunks = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            return None
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    try:
+        return pickle.loads(b"".join(chunks))
+    except Exception:  # noqa: BLE001 - the child died half-way
+        return ("error", "the checking process died")
 
 
 def run_in_thread(fn: Callable[[], Any], timeout: float) -> Any:
