@@ -5,8 +5,8 @@ asks for: ``setup.sh`` (run once when the image is built: bubblewrap from apt, a
 environment with mlhw) and ``run_autograder`` (run per submission: ``gradescope_run`` grades
 the notebook under ``/autograder/submission/`` with the hidden suite and writes
 ``/autograder/results/results.json``), plus ``mlhw/``: the project's installable source with
-this assignment's hidden suite, its ``assignment.toml`` and public tests, and the reference
-package the suite grades against. Neither the source notebook, the example class, the
+this assignment's hidden suite, its ``assignment.toml``, source notebook and public tests,
+and the reference package the suite grades against. Neither the example class, the worked
 solutions nor any other assignment's suite goes into the zip.
 
 The same zip can be tried outside Gradescope: unzip it into ``ROOT/source`` and run both
@@ -49,7 +49,9 @@ def project_files(assignment: str) -> list[tuple[Path, str]]:
     tree(REPO / "autograder",
          lambda rel: rel.parts[:2] != suites or len(rel.parts) == 3 or rel.parts[2] == assignment)
     tree(REPO / "mlhw_ref")
-    for name in ("assignment.toml", "public_tests.py"):
+    # source.ipynb: the written questions' text and model answers (manual grading reads
+    # them); no more than the reference package beside it already gives away
+    for name in ("assignment.toml", "public_tests.py", "source.ipynb"):
         path = REPO / "assignments" / assignment / name
         if path.is_file():
             out.append((path, f"assignments/{assignment}/{name}"))

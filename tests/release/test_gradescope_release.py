@@ -79,7 +79,7 @@ def test_zip_has_the_scripts_at_its_root_and_only_this_assignments_suite(deep_ch
             "mlhw/assignments/deep_chain/public_tests.py", "mlhw/mlhw_ref/chain.py"} <= names
     others = [a for a in available_assignments() if a != "deep_chain"]
     assert not [n for n in names if any(f"suites/{a}/" in n for a in others)]
-    assert not [n for n in names if n.endswith("source.ipynb") or "/examples/" in n
+    assert not [n for n in names if "/examples/" in n
                 or n.startswith("mlhw/solutions") or "__pycache__" in n]
     text = zipfile.ZipFile(deep_chain_zip).read("run_autograder").decode()
     assert "--assignment deep_chain" in text
