@@ -10,6 +10,10 @@ setup() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v bwrap >/dev/null; then
         apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null
     fi
+    # headless Chromium renders the feedback pages in the tests (Debian package chromium)
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v chromium >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+    fi
     if [ ! -x .venv/bin/python ]; then
         python3 -m venv .venv
     fi
