@@ -39,8 +39,16 @@ def _derivation(steps, start, last_must_be, symbols, facts, unknowns, name):
     table = {s: sympy.Symbol(s, real=True) for s in symbols}
     if not isinstance(steps, list | tuple) or len(steps) < 3:
         raise CheckFailed(f"{name} must be a list of at least three steps (strings)")
-    assert_derivation(list(steps), start=start, target=last_must_be, symbols=table,
-                      facts=facts, unknowns=unknowns, name=name, min_steps=3)
+    assert_derivation(
+        list(steps),
+        start=start,
+        target=last_must_be,
+        symbols=table,
+        facts=facts,
+        unknowns=unknowns,
+        name=name,
+        min_steps=3,
+    )
 
 
 # ---------------------------------------------------------------------------- part A
@@ -48,7 +56,9 @@ def _derivation(steps, start, last_must_be, symbols, facts, unknowns, name):
 def q1_gradient_by_hand(student):
     """grad_quadratic at w = (1, -2) with a = 3, b = 0.5 is (3, -1)"""
     g = student.grad_quadratic(np.array([1.0, -2.0]), 3.0, 0.5)
-    assert_close(g, np.array([3.0, -1.0]), name="gradient", called="grad_quadratic(w=[1, -2], a=3, b=0.5)")
+    assert_close(
+        g, np.array([3.0, -1.0]), name="gradient", called="grad_quadratic(w=[1, -2], a=3, b=0.5)"
+    )
 
 
 @question("q1")
@@ -67,8 +77,12 @@ def q1_w_star(student):
 def q2_two_steps_by_hand(student):
     """gd_quadratic from (1, 1) with a = 1, b = 2, eta = 0.25, two steps"""
     path = student.gd_quadratic(np.array([1.0, 1.0]), 1.0, 2.0, 0.25, 2)
-    assert_close(path, np.array([[1.0, 1.0], [0.75, 0.5], [0.5625, 0.25]]), name="trajectory",
-                 called="gd_quadratic(w0=[1, 1], a=1, b=2, eta=0.25, steps=2)")
+    assert_close(
+        path,
+        np.array([[1.0, 1.0], [0.75, 0.5], [0.5625, 0.25]]),
+        name="trajectory",
+        called="gd_quadratic(w0=[1, 1], a=1, b=2, eta=0.25, steps=2)",
+    )
 
 
 @question("q2")
@@ -78,35 +92,58 @@ def q2_factors_match_the_trajectory(student):
     for name, expected in (("rho1", 0.75), ("rho2", 0.5)):
         value = _number(student[name], point, name)
         if abs(value - expected) > 1e-12:
-            raise CheckFailed(f"{name} = {value} at a = 1, b = 2, eta = 0.25; one step from (1, 1) "
-                              f"gives the ratio {expected}")
+            raise CheckFailed(
+                f"{name} = {value} at a = 1, b = 2, eta = 0.25; one step from (1, 1) "
+                f"gives the ratio {expected}"
+            )
 
 
 @question("q2")
 def q2_derivation_rho1(student):
     """derivation_rho1: every step follows, from the update rule to w1_next = rho1*w1"""
     rho1 = student.rho1
-    _derivation(student.derivation_rho1, "w1_next = w1 - eta*dL_dw1", f"w1_next = ({rho1})*w1",
-                ("w1", "w1_next", "dL_dw1", "a", "eta"), {"dL_dw1": "a*w1"}, (), "derivation_rho1")
+    _derivation(
+        student.derivation_rho1,
+        "w1_next = w1 - eta*dL_dw1",
+        f"w1_next = ({rho1})*w1",
+        ("w1", "w1_next", "dL_dw1", "a", "eta"),
+        {"dL_dw1": "a*w1"},
+        (),
+        "derivation_rho1",
+    )
 
 
 @question("q3")
 def q3_a_few_steps(student):
     """converges with a = 1, b = 2: eta = 0.5 yes; eta = 1 (the boundary), 1.5, 0 and -0.1 no"""
-    for eta, expected in ((0.5, True), (0.99, True), (1.0, False), (1.5, False), (0.0, False), (-0.1, False)):
+    for eta, expected in (
+        (0.5, True),
+        (0.99, True),
+        (1.0, False),
+        (1.5, False),
+        (0.0, False),
+        (-0.1, False),
+    ):
         got = student.converges(1.0, 2.0, eta)
         if not isinstance(got, bool | np.bool_) or bool(got) != expected:
-            raise CheckFailed(f"converges(a=1, b=2, eta={eta}) returned {got!r}; expected {expected}")
+            raise CheckFailed(
+                f"converges(a=1, b=2, eta={eta}) returned {got!r}; expected {expected}"
+            )
 
 
 @question("q3")
 def q3_eta_max_matches_converges(student):
     """eta_max at a = 1, b = 4 is the boundary your converges finds"""
     value = _number(student.eta_max, {"a": 1.0, "b": 4.0}, "eta_max")
-    below, above = student.converges(1.0, 4.0, 0.999 * value), student.converges(1.0, 4.0, 1.001 * value)
+    below, above = (
+        student.converges(1.0, 4.0, 0.999 * value),
+        student.converges(1.0, 4.0, 1.001 * value),
+    )
     if not (below and not above):
-        raise CheckFailed(f"eta_max = {value} at a = 1, b = 4, but converges says {bool(below)} just below "
-                          f"it and {bool(above)} just above it")
+        raise CheckFailed(
+            f"eta_max = {value} at a = 1, b = 4, but converges says {bool(below)} just below "
+            f"it and {bool(above)} just above it"
+        )
 
 
 @question("q3")
@@ -114,8 +151,15 @@ def q3_derivation_eta_max(student):
     """derivation_eta_max: every step follows, from rho1 = -1 to eta = ..."""
     steps = student.derivation_eta_max
     last = steps[-1] if isinstance(steps, list | tuple) and steps else ""
-    _derivation(steps, "rho1 = -1", str(last), ("rho1", "eta", "a"), {"rho1": str(student.rho1)},
-                ("eta",), "derivation_eta_max")
+    _derivation(
+        steps,
+        "rho1 = -1",
+        str(last),
+        ("rho1", "eta", "a"),
+        {"rho1": str(student.rho1)},
+        ("eta",),
+        "derivation_eta_max",
+    )
 
 
 @question("q4")
@@ -125,8 +169,10 @@ def q4_steps_by_hand(student):
     for w0, eta, tol, expected in cases:
         got = student.steps_to_tolerance(np.array(w0), 1.0, 1.0, eta, tol)
         if not isinstance(got, int | np.integer) or int(got) != expected:
-            raise CheckFailed(f"steps_to_tolerance(w0={list(w0)}, a=1, b=1, eta={eta}, tol={tol}) "
-                              f"returned {got!r}; expected {expected}")
+            raise CheckFailed(
+                f"steps_to_tolerance(w0={list(w0)}, a=1, b=1, eta={eta}, tol={tol}) "
+                f"returned {got!r}; expected {expected}"
+            )
 
 
 @question("q4")
@@ -136,10 +182,14 @@ def q4_best_step(student):
     rate = _number(student.rate_opt, {"a": 3.0, "b": 1.0}, "rate_opt")
     rho1, rho2 = 1 - 3.0 * eta, 1 - 1.0 * eta
     if abs(rho1 + rho2) > 1e-12:
-        raise CheckFailed(f"at eta_opt = {eta} (a = 3, b = 1) rho1 = {rho1} and rho2 = {rho2} are not "
-                          "equal and opposite")
+        raise CheckFailed(
+            f"at eta_opt = {eta} (a = 3, b = 1) rho1 = {rho1} and rho2 = {rho2} are not "
+            "equal and opposite"
+        )
     if abs(rate - abs(rho2)) > 1e-12:
-        raise CheckFailed(f"rate_opt = {rate} at a = 3, b = 1, but the factors there are +-{abs(rho2)}")
+        raise CheckFailed(
+            f"rate_opt = {rate} at a = 3, b = 1, but the factors there are +-{abs(rho2)}"
+        )
 
 
 @question("q4")
@@ -147,12 +197,26 @@ def q4_derivations(student):
     """derivation_eta_opt and derivation_rate_opt: every step follows from the one before"""
     steps = student.derivation_eta_opt
     last = steps[-1] if isinstance(steps, list | tuple) and steps else ""
-    _derivation(steps, "rho2 = -rho1", str(last), ("rho1", "rho2", "eta", "a", "b"),
-                {"rho1": "1 - eta*a", "rho2": "1 - eta*b"}, ("eta",), "derivation_eta_opt")
+    _derivation(
+        steps,
+        "rho2 = -rho1",
+        str(last),
+        ("rho1", "rho2", "eta", "a", "b"),
+        {"rho1": "1 - eta*a", "rho2": "1 - eta*b"},
+        ("eta",),
+        "derivation_eta_opt",
+    )
     steps = student.derivation_rate_opt
     last = steps[-1] if isinstance(steps, list | tuple) and steps else ""
-    _derivation(steps, "rate = 1 - eta_opt*b", str(last), ("rate", "eta_opt", "a", "b"),
-                {"eta_opt": str(student.eta_opt)}, (), "derivation_rate_opt")
+    _derivation(
+        steps,
+        "rate = 1 - eta_opt*b",
+        str(last),
+        ("rate", "eta_opt", "a", "b"),
+        {"eta_opt": str(student.eta_opt)},
+        (),
+        "derivation_rate_opt",
+    )
 
 
 # ---------------------------------------------------------------------------- part B
@@ -161,7 +225,11 @@ def _network(output_scale=1.0):
     W1 = 0.05 * np.sin(np.arange(784 * 32)).reshape(784, 32)
     W2 = 0.3 * np.cos(np.arange(32 * 32)).reshape(32, 32)
     W3 = output_scale * 0.4 * np.sin(0.7 * np.arange(32 * 10) + 1).reshape(32, 10)
-    b1, b2, b3 = 0.1 * np.cos(np.arange(32)), 0.1 * np.sin(np.arange(32)), 0.2 * np.cos(np.arange(10))
+    b1, b2, b3 = (
+        0.1 * np.cos(np.arange(32)),
+        0.1 * np.sin(np.arange(32)),
+        0.2 * np.cos(np.arange(10)),
+    )
     return [W1, W2, W3], [b1, b2, b3]
 
 
@@ -175,12 +243,16 @@ def q5_shapes_and_scale(student):
     weights, biases = student.init_weights(np.random.default_rng(0))
     shapes = [np.shape(W) for W in weights], [np.shape(v) for v in biases]
     if shapes != ([(784, 32), (32, 32), (32, 10)], [(32,), (32,), (10,)]):
-        raise CheckFailed(f"shapes {shapes}; expected [(784, 32), (32, 32), (32, 10)] and [(32,), (32,), (10,)]")
+        raise CheckFailed(
+            f"shapes {shapes}; expected [(784, 32), (32, 32), (32, 10)] and [(32,), (32,), (10,)]"
+        )
     if any(np.any(np.asarray(v) != 0) for v in biases):
         raise CheckFailed("the biases must start at zero")
     std = float(np.std(weights[0]))
     if not 0.9 / 28 < std < 1.1 / 28:
-        raise CheckFailed(f"W1 has standard deviation {std:.4g}; N(0, 1/784) has 1/28 = {1 / 28:.4g}")
+        raise CheckFailed(
+            f"W1 has standard deviation {std:.4g}; N(0, 1/784) has 1/28 = {1 / 28:.4g}"
+        )
 
 
 @question("q6")
@@ -198,8 +270,13 @@ def q6_large_logits(student):
     """feed_forward_sample with output logits near 1000: loss 1016.277..., no inf or nan"""
     weights, biases = _network(1000.0)
     loss, _ = student.feed_forward_sample(_image(), 3, weights, biases)
-    assert_close(loss, 1016.277754283435, name="loss", rtol=1e-8,
-                 called="feed_forward_sample(x (784,), label=3, W3 scaled by 1000)")
+    assert_close(
+        loss,
+        1016.277754283435,
+        name="loss",
+        rtol=1e-8,
+        called="feed_forward_sample(x (784,), label=3, W3 scaled by 1000)",
+    )
 
 
 @question("q6")
@@ -234,8 +311,13 @@ def q7_gradients_match_finite_differences(student):
                 raise CheckFailed(
                     f"d loss / d {kind}{layer + 1} at flat entries {coords}: your gradient gives "
                     f"{np.round(got, 6)}, finite differences of the loss give {np.round(expected, 6)}"
-                    + (" (the output layer is wrong: is the output error yhat - y, with y the "
-                       "one-hot vector of the label?)" if layer == 2 else ""))
+                    + (
+                        " (the output layer is wrong: is the output error yhat - y, with y the "
+                        "one-hot vector of the label?)"
+                        if layer == 2
+                        else ""
+                    )
+                )
 
 
 @question("q7")
@@ -246,10 +328,18 @@ def q7_one_step(student):
     weight_grads, bias_grads = student.gradients_one_sample(x, label, weights, biases)
     new_weights, new_biases = student.train_one_sample(x, label, weights, biases, 0.1)
     for l in range(3):
-        assert_close(new_weights[l], weights[l] - 0.1 * np.asarray(weight_grads[l]), name=f"new W{l + 1}",
-                     called="train_one_sample(..., learning_rate=0.1)")
-        assert_close(new_biases[l], biases[l] - 0.1 * np.asarray(bias_grads[l]), name=f"new b{l + 1}",
-                     called="train_one_sample(..., learning_rate=0.1)")
+        assert_close(
+            new_weights[l],
+            weights[l] - 0.1 * np.asarray(weight_grads[l]),
+            name=f"new W{l + 1}",
+            called="train_one_sample(..., learning_rate=0.1)",
+        )
+        assert_close(
+            new_biases[l],
+            biases[l] - 0.1 * np.asarray(bias_grads[l]),
+            name=f"new b{l + 1}",
+            called="train_one_sample(..., learning_rate=0.1)",
+        )
 
 
 def _mean_loss(X, labels, weights, biases):
@@ -269,14 +359,24 @@ def q8_a_short_training(student):
     weights, biases = _network()
     X = np.stack([_image(k) for k in range(3, 15)])
     labels = np.arange(12) % 10
-    new_weights, new_biases = student.train_epochs(X, labels, weights, biases, epochs=2, learning_rate=0.1)
+    new_weights, new_biases = student.train_epochs(
+        X, labels, weights, biases, epochs=2, learning_rate=0.1
+    )
     shapes = [np.shape(W) for W in new_weights], [np.shape(v) for v in new_biases]
     if shapes != ([np.shape(W) for W in weights], [np.shape(v) for v in biases]):
-        raise CheckFailed(f"train_epochs returned parameters of shapes {shapes}; it must return "
-                          "(weights, biases), lists shaped like its arguments")
+        raise CheckFailed(
+            f"train_epochs returned parameters of shapes {shapes}; it must return "
+            "(weights, biases), lists shaped like its arguments"
+        )
     before = _mean_loss(X, labels, weights, biases)
-    after = _mean_loss(X, labels, [np.asarray(W, dtype=float) for W in new_weights],
-                       [np.asarray(v, dtype=float) for v in new_biases])
+    after = _mean_loss(
+        X,
+        labels,
+        [np.asarray(W, dtype=float) for W in new_weights],
+        [np.asarray(v, dtype=float) for v in new_biases],
+    )
     if not after < before:
-        raise CheckFailed(f"the mean loss on the training images went from {before:.4f} to {after:.4f} "
-                          "after 2 epochs at learning_rate=0.1; it should go down")
+        raise CheckFailed(
+            f"the mean loss on the training images went from {before:.4f} to {after:.4f} "
+            "after 2 epochs at learning_rate=0.1; it should go down"
+        )
