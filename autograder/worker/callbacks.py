@@ -2,8 +2,9 @@
 
 Student code calls the grader's functions (an activation it was given, a reference function
 lent by a fair-grades retry); the arguments come from the worker, so they are bounded before
-the grader computes anything: no array dimension larger than the largest of the call the
-function was handed to in (nor more elements in all than twice that call's), and keyword
+the grader computes anything: no array dimension larger than twice the largest of the call
+the function was handed to in (derived arrays such as the l + 1 activations of l layers
+stay within that), nor more elements in all than four times that call's; and keyword
 arguments only where a Python function names them — never to a NumPy function, where
 ``where=`` or ``out=`` could make the grader allocate at will.
 """
@@ -60,15 +61,15 @@ def callback_arguments(fn: Callable[..., Any], args: tuple, kwargs: dict,
                             f"{', '.join(sorted(kwargs))}=)")
         bound = inspect.signature(fn).bind(*args, **kwargs)  # TypeError for unknown names
         args, kwargs = bound.args, bound.kwargs
-    max_dim = max(bounds.max_dim, MIN_DIM)
+    max_dim = max(2 * bounds.max_dim, MIN_DIM)
     total = 0
     for array in _arrays((args, kwargs)):
         if array.ndim and max(array.shape) > max_dim:
             raise ValueError(f"{name}() was called with an array of shape {array.shape}; "
-                             f"here it accepts no dimension above {max_dim} (the largest in "
-                             "the call that handed it to your code)")
+                             f"here it accepts no dimension above {max_dim} (twice the "
+                             "largest in the call that handed it to your code)")
         total += array.size
-    if total > 2 * bounds.elements + MIN_ELEMENTS:
+    if total > 4 * bounds.elements + MIN_ELEMENTS:
         raise ValueError(f"{name}() was called with {total} array elements; here it accepts "
-                         f"at most {2 * bounds.elements + MIN_ELEMENTS}")
+                         f"at most {4 * bounds.elements + MIN_ELEMENTS}")
     return args, kwargs

@@ -74,6 +74,8 @@ def test_no_keyword_argument_reaches_a_numpy_function(student):
 def test_a_callback_array_larger_than_the_call_is_refused(student):
     with pytest.raises(StudentException, match=r"shape \(9000, 1\).*no dimension above 64"):
         student.phi_of_a_huge_column(np.tanh, np.ones(10))
+    with pytest.raises(StudentException, match=r"shape \(9000, 1\).*no dimension above 4222"):
+        student.phi_of_a_huge_column(np.tanh, np.ones((2111, 784)))  # sigmoid_mlp's X
     assert student.phi_of_the_input(np.tanh, np.zeros(5000)) == 0.0  # its own size is fine
 
 
@@ -95,7 +97,8 @@ def test_bounds_come_from_every_array_of_the_call():
     assert bounds == ArrayBounds(784, 784 * 20 + 20 + 100 * 784)
     args, _ = callback_arguments(np.tanh, (np.ones((100, 20)),), {}, bounds)
     assert args[0].shape == (100, 20)
-    with pytest.raises(ValueError, match="no dimension above 784"):
-        callback_arguments(np.tanh, (np.ones((785, 1)),), {}, bounds)
+    callback_arguments(np.tanh, (np.ones((785, 2)),), {}, bounds)  # e.g. l + 1 activations
+    with pytest.raises(ValueError, match="no dimension above 1568"):
+        callback_arguments(np.tanh, (np.ones((1569, 1)),), {}, bounds)
     with pytest.raises(ValueError, match="array elements"):
-        callback_arguments(np.tanh, tuple(np.ones((784, 784)) for _ in range(2)), {}, bounds)
+        callback_arguments(np.tanh, tuple(np.ones((784, 784)) for _ in range(3)), {}, bounds)
