@@ -299,6 +299,110 @@ def check_mlp_backprop(sigma_prime_at_activation: bool = False) -> None:
         _assert_zero(grad_b - delta, f"dL/db{k + 1}")
 
 
+# ------------------------------------------------------------------------------------------
+# The derivations questions 2-4 grade step by step (the notebook's answers, as strings)
+
+DERIVATION_ANSWERS: dict[str, list[str]] = {
+    "derivation_rho1": [
+        "w1_next = w1 - eta*dL_dw1",
+        "w1_next = w1 - eta*a*w1",
+        "w1_next = (1 - eta*a)*w1",
+    ],
+    "derivation_eta_max": ["rho1 = -1", "1 - eta*a = -1", "eta*a = 2", "eta = 2/a"],
+    "derivation_eta_opt": [
+        "rho2 = -rho1",
+        "1 - eta*b = eta*a - 1",
+        "eta*(a + b) = 2",
+        "eta = 2/(a + b)",
+    ],
+    "derivation_rate_opt": [
+        "rate = 1 - eta_opt*b",
+        "rate = 1 - 2*b/(a + b)",
+        "rate = (a + b - 2*b)/(a + b)",
+        "rate = (a - b)/(a + b)",
+    ],
+}
+
+_STEP_NAMES = {
+    n: sp.Symbol(n, real=True) for n in ("w1_next", "dL_dw1", "rho1", "rho2", "rate", "eta_opt")
+}
+_STEP_NAMES.update(a=a, b=b, eta=eta, w1=w1)
+
+
+def _equation(step: str) -> sp.Expr:
+    """``"lhs = rhs"`` as the expression lhs - rhs, in the derivations' symbols."""
+    lhs, rhs = step.split("=")
+    return sp.sympify(lhs, locals=_STEP_NAMES) - sp.sympify(rhs, locals=_STEP_NAMES)
+
+
+def _same_equation(before: sp.Expr, after: sp.Expr, what: str) -> None:
+    """``after = 0`` is ``before = 0`` times a non-zero constant."""
+    ratio = sp.cancel(before / after)
+    assert ratio.is_number and ratio != 0, (
+        f"{what}: ({before}) / ({after}) = {ratio} is not a constant"
+    )
+
+
+def _solutions(residual: sp.Expr, unknown: sp.Symbol) -> list[sp.Expr]:
+    return sp.solve(residual, unknown)
+
+
+def check_rho1_derivation(steps: list[str] | None = None) -> None:
+    """From the update rule w1_next = w1 - eta dL/dw1 (dL/dw1 = a w1, by differentiating L)
+    to w1_next = rho1 w1: every step the same equation as the one before."""
+    steps = DERIVATION_ANSWERS["derivation_rho1"] if steps is None else steps
+    fact = {_STEP_NAMES["dL_dw1"]: sp.diff(LOSS, w1)}
+    residuals = [_equation(st).xreplace(fact) for st in steps]
+    _same_equation(
+        _equation("w1_next = w1 - eta*dL_dw1").xreplace(fact), residuals[0], "the update rule"
+    )
+    for i in range(1, len(residuals)):
+        _same_equation(residuals[i - 1], residuals[i], f"derivation_rho1 step {i + 1}")
+    _same_equation(
+        residuals[-1], _STEP_NAMES["w1_next"] - ANSWERS["rho1"] * w1, "w1_next = rho1*w1"
+    )
+
+
+def check_eta_max_derivation(steps: list[str] | None = None) -> None:
+    """From rho1 = -1 (rho1 = 1 - eta a) to eta = 2/a: every step has the same solution in
+    eta; 2/a is the first coordinate's bound, and eta_max = Min(2/a, 2/b) the smaller of the two
+    bounds (the second coordinate's is 2/b by symmetry)."""
+    steps = DERIVATION_ANSWERS["derivation_eta_max"] if steps is None else steps
+    fact = {_STEP_NAMES["rho1"]: ANSWERS["rho1"]}
+    found = [_solutions(_equation(st).xreplace(fact), eta) for st in steps]
+    for i, sol in enumerate(found):
+        assert sol == [2 / a], f"derivation_eta_max step {i + 1} gives eta = {sol}, expected [2/a]"
+    bound_b = _solutions((ANSWERS["rho2"] + 1), eta)
+    assert bound_b == [2 / b], f"rho2 = -1 at eta = {bound_b}"
+    assert ANSWERS["eta_max"] == sp.Min(2 / a, bound_b[0]), f"eta_max = {ANSWERS['eta_max']}"
+
+
+def check_eta_opt_derivation(steps: list[str] | None = None) -> None:
+    """From rho2 = -rho1 to eta = 2/(a + b): every step has the same solution in eta, eta_opt."""
+    steps = DERIVATION_ANSWERS["derivation_eta_opt"] if steps is None else steps
+    fact = {_STEP_NAMES["rho1"]: ANSWERS["rho1"], _STEP_NAMES["rho2"]: ANSWERS["rho2"]}
+    for i, st in enumerate(steps):
+        sol = _solutions(_equation(st).xreplace(fact), eta)
+        assert len(sol) == 1, f"derivation_eta_opt step {i + 1} gives eta = {sol}"
+        _assert_zero(sol[0] - ANSWERS["eta_opt"], f"derivation_eta_opt step {i + 1}")
+
+
+def check_rate_opt_derivation(steps: list[str] | None = None) -> None:
+    """From rate = 1 - eta_opt b (rho2 at the best step, >= 0 for a >= b) to (a - b)/(a + b):
+    every step the same equation once eta_opt = 2/(a + b) is substituted."""
+    steps = DERIVATION_ANSWERS["derivation_rate_opt"] if steps is None else steps
+    fact = {_STEP_NAMES["eta_opt"]: ANSWERS["eta_opt"]}
+    residuals = [_equation(st).xreplace(fact) for st in steps]
+    _same_equation(
+        _STEP_NAMES["rate"] - ANSWERS["rho2"].subs(eta, ANSWERS["eta_opt"]),
+        residuals[0],
+        "rate = rho2 at eta_opt",
+    )
+    for i in range(1, len(residuals)):
+        _same_equation(residuals[i - 1], residuals[i], f"derivation_rate_opt step {i + 1}")
+    _same_equation(residuals[-1], _STEP_NAMES["rate"] - ANSWERS["rate_opt"], "rate = rate_opt")
+
+
 CHECKS: list[tuple[str, Callable[[], None]]] = [
     ("gradient", check_gradient),
     ("minimiser", check_minimiser),
@@ -311,6 +415,10 @@ CHECKS: list[tuple[str, Callable[[], None]]] = [
     ("optimal_step_is_minimum", check_optimal_step_is_minimum),
     ("softmax_cross_entropy_gradient", check_softmax_cross_entropy_gradient),
     ("mlp_backprop", check_mlp_backprop),
+    ("rho1_derivation", check_rho1_derivation),
+    ("eta_max_derivation", check_eta_max_derivation),
+    ("eta_opt_derivation", check_eta_opt_derivation),
+    ("rate_opt_derivation", check_rate_opt_derivation),
 ]
 
 
