@@ -1,0 +1,148 @@
+"""The gd_mnist suite's own machinery, without a worker: the gradients its known mistakes
+predict, the keyword-friendly lending, the boundary curvatures, the sizing of question 8
+against the reference, and the derivation answers shared by the notebook and the worked
+solution."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mlhw_ref.mnist_mlp as ref
+from autograder.release.source import load_source
+from autograder.suites.gd_mnist import inputs
+from autograder.suites.gd_mnist.inputs import GUESS_MESSAGE, backprop, mistaken_gradients, network
+from autograder.suites.gd_mnist.lend import HelpersToLend, KeywordLendingView
+from autograder.suites.gd_mnist.test_training import LENT, OWN
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _case(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    weights, biases = network(rng)
+    x = inputs.images(rng, 1)[0]
+    guess = int(np.argmax(ref.feed_forward_sample(x, 0, weights, biases)[1]))
+    return x, (guess + 3) % 10, weights, biases, guess
+
+
+def test_backprop_of_yhat_minus_y_is_the_reference_gradient():
+    x, label, weights, biases, _ = _case()
+    _, yhat = inputs._forward(x, weights, biases)
+    dW, db = backprop(x, weights, biases, yhat - np.eye(10)[label])
+    exp_w, exp_b = ref.gradients_one_sample(x, label, weights, biases)
+    for got, want in zip(dW + db, exp_w + exp_b):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_the_guess_mistake_is_predicted_and_differs_from_the_gradient():
+    x, label, weights, biases, guess = _case(1)
+    mistakes = mistaken_gradients(x, label, weights, biases)
+    message, (dW, _) = mistakes[0]
+    assert message == GUESS_MESSAGE
+    assert "the output error uses your prediction instead of the label" in message
+    assert "stays near 10%" in message
+    exp_w, _ = ref.gradients_one_sample(x, label, weights, biases)
+    assert not np.allclose(dW[2], exp_w[2])
+    # with the label equal to the guess the mistake gives the right gradient: the suite's
+    # cases therefore use labels other than the guess
+    same, (dW_same, _) = mistaken_gradients(x, guess, weights, biases)[0]
+    np.testing.assert_allclose(
+        dW_same[2], ref.gradients_one_sample(x, guess, weights, biases)[0][2]
+    )
+
+
+def test_the_guess_mistake_never_learns():
+    """The homework's mistake, trained as the notebook would: accuracy stays near chance."""
+    X, y, X_test, y_test = inputs.mnist()
+    weights, biases = ref.init_weights(np.random.default_rng(0))
+    for x in X[:2000]:
+        _, yhat = inputs._forward(x, weights, biases)
+        delta = yhat - np.eye(10)[np.argmax(yhat)]
+        dW, db = backprop(x, weights, biases, delta)
+        weights = [W - 0.03 * g for W, g in zip(weights, dW)]
+        biases = [v - 0.03 * g for v, g in zip(biases, db)]
+    assert ref.feed_forward_dataset(X_test, y_test, weights, biases)[1] < 0.2
+
+
+def test_lent_stand_ins_take_keyword_arguments():
+    view = KeywordLendingView.__new__(KeywordLendingView)
+    view.used = []
+    stand_in = view._counted("train_one_sample", ref.train_one_sample)
+    bound = inspect.signature(stand_in).bind("x", 3, "W", "b", learning_rate=0.1)
+    assert bound.args == ("x", 3, "W", "b", 0.1)
+    x, label, weights, biases, _ = _case()
+    new_w, _ = stand_in(x, label, weights, biases, learning_rate=0.1)
+    np.testing.assert_allclose(new_w[0], ref.train_one_sample(x, label, weights, biases, 0.1)[0][0])
+    assert view.used == ["train_one_sample"]
+
+
+class _Student:
+    def __init__(self, names):
+        self.names = set(names)
+
+    def defines(self, name):
+        return name in self.names
+
+
+def test_helpers_lent_are_the_wrong_ones_or_all():
+    helpers = {"grad_quadratic": "q1", "gd_quadratic": "q2", "converges": "q3"}
+    probed = []
+
+    def wrong(name):
+        probed.append(name)
+        return name == "converges"
+
+    lend = HelpersToLend(_Student(helpers), helpers, wrong)
+    assert probed == []  # nothing is probed before the lending needs it
+    assert dict(lend) == {"converges": "q3"} and lend.any_wrong()
+    assert sorted(probed) == sorted(helpers)  # each probed once
+    right = HelpersToLend(_Student(["converges"]), helpers, lambda name: False)
+    assert dict(right) == {"converges": "q3"} and not right.any_wrong()
+
+
+def test_clean_curvatures_make_both_boundary_tests_agree():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        a, b = inputs.clean_curvatures(rng)
+        eta = 2.0 / max(a, b)
+        assert not (abs(1 - eta * a) < 1 and abs(1 - eta * b) < 1)
+        assert not (0 < eta < 2.0 / max(a, b))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("settings", [OWN, LENT], ids=["own run", "lent run"])
+def test_the_reference_passes_question_8_with_a_margin(settings):
+    X, y, X_test, y_test = inputs.mnist()
+    for seed in (11, 12):
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(X))[: settings["n"]]
+        weights, biases = ref.init_weights(rng)
+        weights, biases = ref.train_epochs(
+            X[order],
+            y[order],
+            weights,
+            biases,
+            epochs=settings["epochs"],
+            learning_rate=settings["learning_rate"],
+        )
+        accuracy = ref.feed_forward_dataset(X_test, y_test, weights, biases)[1]
+        assert accuracy >= settings["min_accuracy"] + 0.05
+
+
+def test_the_notebook_and_the_worked_solution_share_the_derivation_answers():
+    spec = importlib.util.spec_from_file_location(
+        "verify_gd_mnist", ROOT / "solutions" / "gd_mnist" / "verify_derivations.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    source = load_source("gd_mnist")
+    lines = [ln for c in source.cells if c.cell.cell_type == "code" for ln in c.source.splitlines()]
+    for name, steps in module.DERIVATION_ANSWERS.items():
+        line = next(ln for ln in lines if ln.startswith(f"{name} = "))
+        assert json.loads(line.split(" = ", 1)[1].split("  # SOLUTION")[0]) == steps
