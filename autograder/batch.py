@@ -133,8 +133,12 @@ def grade_class(
     sandbox: SandboxConfig | None = None,
     seed: int | None = None,
     regrade: bool = False,
+    scheduler: str | None = None,
 ) -> Iterator[Graded]:
     """Grade ``submissions`` and record each in ``gradebook``; yields each student when done.
+
+    With ``scheduler`` (a Dask scheduler's address) the grading runs on that Dask cluster
+    (`dask_backend.DaskGrading`), otherwise in ``workers`` local grading processes.
 
     Students whose unchanged submission is already in the gradebook are yielded as skipped
     (unless ``regrade``), and so are those whose grading process died twice on this very
@@ -156,7 +160,13 @@ def grade_class(
             yield Graded(sub.student, error=f"{failure} (not retried: use --regrade)")
         else:
             todo.append((sub, sha))
-    with GradingProcesses(min(max(workers, 1), len(todo) or 1)) as processes:
+    if scheduler:
+        from autograder.dask_backend import DaskGrading
+
+        backend: Any = DaskGrading(scheduler)
+    else:
+        backend = GradingProcesses(min(max(workers, 1), len(todo) or 1))
+    with backend as processes:
         for sub, sha, outcome in processes.map(
                 [((str(sub.path), assignment, sandbox, seed, sub.refused), (sub, sha))
                  for sub, sha in todo]):

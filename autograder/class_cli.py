@@ -40,7 +40,7 @@ class BatchSummary:
 def grade_with_progress(console: Console, submissions: list[ClassSubmission], assignment: str,
                         book: Gradebook, *, workers: int, out: Path | None,
                         sandbox: SandboxConfig | None = None, seed: int | None = None,
-                        regrade: bool = False) -> BatchSummary:
+                        regrade: bool = False, scheduler: str | None = None) -> BatchSummary:
     """Grade ``submissions`` into ``book``, with a progress bar."""
     summary = BatchSummary()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -48,7 +48,7 @@ def grade_with_progress(console: Console, submissions: list[ClassSubmission], as
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"grading {assignment}", total=len(submissions))
         for done in grade_class(submissions, assignment, book, workers=workers, sandbox=sandbox,
-                                seed=seed, regrade=regrade):
+                                seed=seed, regrade=regrade, scheduler=scheduler):
             progress.advance(task)
             if not console.is_terminal:  # a log, not a bar: one line per finished student
                 console.print(f"[{summary.graded + summary.skipped + len(summary.failures) + 1}"
@@ -84,7 +84,8 @@ def print_gradebook(console: Console, book: Gradebook, assignment: str, title: s
 
 def run_grade_class(folder: Path, assignment: str, gradebook: Path, *, workers: int,
                     out: Path | None, csv_path: Path | None, regrade: bool, seed: int | None,
-                    sandbox: SandboxConfig, console: Console | None = None) -> int:
+                    sandbox: SandboxConfig, console: Console | None = None,
+                    scheduler: str | None = None) -> int:
     """The `grade-class` command; returns its exit code."""
     from autograder.grade_cli import sandbox_problem
     from autograder.runner import GraderError, suite_dir
@@ -112,7 +113,7 @@ def run_grade_class(folder: Path, assignment: str, gradebook: Path, *, workers: 
         try:
             summary = grade_with_progress(
                 console, submissions, assignment, book, workers=workers, out=out,
-                sandbox=sandbox, seed=seed, regrade=regrade)
+                sandbox=sandbox, seed=seed, regrade=regrade, scheduler=scheduler)
         except GraderError as exc:
             console.print(f"mlhw: the grader could not run: {exc}", markup=False, soft_wrap=True)
             return EXIT_GRADER_FAILED

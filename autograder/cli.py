@@ -105,10 +105,12 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
 @limit_options("each worker")
 @click.option("--seed", type=int, default=None, help="One seed for every student (default: a secret one each).")
 @require_sandbox_option
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Grade on a Dask cluster (e.g. tcp://HOST:8786) instead of local processes.")
 def grade_class(folder: Path, assignment: str, gradebook: Path, workers: int, out: Path | None,
                 csv_path: Path | None, regrade: bool, timeout: float | None,
                 total_timeout: float | None, memory: int | None, seed: int | None,
-                require_sandbox: bool) -> None:
+                require_sandbox: bool, scheduler: str | None) -> None:
     """Grade every submission in FOLDER into a gradebook.
 
     FOLDER holds <student>.ipynb / .py / .zip files, <student>/ folders, or is nbgrader's
@@ -120,7 +122,7 @@ def grade_class(folder: Path, assignment: str, gradebook: Path, workers: int, ou
     sys.exit(run_grade_class(folder, assignment, gradebook, workers=workers, out=out,
                              csv_path=csv_path, regrade=regrade, seed=seed,
                              sandbox=_sandbox_config(timeout, total_timeout, memory,
-                                                     require_sandbox)))
+                                                     require_sandbox), scheduler=scheduler))
 
 
 @main.command()
