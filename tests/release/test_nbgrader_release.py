@@ -18,6 +18,7 @@ import pytest
 
 from autograder.release.nbgrader import _split, solution_code, source_notebook
 from autograder.release.source import load_source, solution_lines, solution_source
+from autograder.runner import available_assignments
 from autograder.submission import load_submission
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"
@@ -95,7 +96,7 @@ def nbgrader_solution_cell(cell) -> bool:
     return cell.cell_type == "code" and bool(_nbg(cell).get("solution"))
 
 
-@pytest.fixture(scope="module", params=["deep_chain", "plsa_em", "sigmoid_mlp"])
+@pytest.fixture(scope="module", params=available_assignments())
 def nbgrader_release(request, tmp_path_factory):
     """course/release/<name>/ made by nbgrader generate_assignment, for each assignment."""
     from autograder.release.nbgrader import release

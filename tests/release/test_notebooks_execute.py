@@ -15,6 +15,7 @@ import pytest
 
 from autograder.release.plain import release_plain
 from autograder.release.source import load_source, solution_source
+from autograder.runner import available_assignments
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,7 @@ def kernel_name() -> str:
     return KERNEL
 
 
-ASSIGNMENTS = ["deep_chain", "plsa_em", "sigmoid_mlp"]
+ASSIGNMENTS = available_assignments()
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)

@@ -19,6 +19,7 @@ import pytest
 from autograder.release.common import unlock_answer_cells
 from autograder.release.otter import master_code, master_notebook, read_public_tests
 from autograder.release.source import WRITTEN_PROMPT, load_source, solution_lines, solution_source
+from autograder.runner import available_assignments
 from autograder.submission import load_submission, resolve_submission
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"
@@ -139,7 +140,7 @@ def otter_solution_cell(cell) -> bool:
     )
 
 
-@pytest.fixture(scope="module", params=["deep_chain", "plsa_em", "sigmoid_mlp"])
+@pytest.fixture(scope="module", params=available_assignments())
 def otter_dist(request, tmp_path_factory):
     """otter assign's output for each assignment (its folder is named after it)."""
     from autograder.release.otter import release
