@@ -3,6 +3,8 @@ written per student, and the gradebook printed at the end."""
 
 from __future__ import annotations
 
+import signal
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +111,8 @@ def run_grade_class(folder: Path, assignment: str, gradebook: Path, *, workers: 
         console.print(f"mlhw: no submissions (.ipynb, .py, .zip or folders) in {folder}",
                       markup=False, soft_wrap=True)
         return EXIT_GRADER_FAILED
+    if hasattr(signal, "SIGXFSZ"):  # past a file-size limit, writes fail instead of killing us
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     with Gradebook(gradebook) as book:
         try:
             summary = grade_with_progress(
@@ -116,6 +120,13 @@ def run_grade_class(folder: Path, assignment: str, gradebook: Path, *, workers: 
                 sandbox=sandbox, seed=seed, regrade=regrade, scheduler=scheduler)
         except GraderError as exc:
             console.print(f"mlhw: the grader could not run: {exc}", markup=False, soft_wrap=True)
+            return EXIT_GRADER_FAILED
+        except (sqlite3.OperationalError, OSError) as exc:  # e.g. the disk is full
+            saved = len(book.students(assignment))
+            console.print(f"mlhw: the gradebook {gradebook} could not be written ({exc}); "
+                          f"{saved} student(s) of {assignment} are saved, none half-written. "
+                          "Free some space and run the same command again to grade the rest.",
+                          markup=False, soft_wrap=True)
             return EXIT_GRADER_FAILED
         except KeyboardInterrupt:
             saved = len(book.students(assignment))

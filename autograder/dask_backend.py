@@ -1,10 +1,10 @@
 """Class grading on a Dask distributed cluster (`mlhw grade-class --scheduler tcp://HOST:8786`).
 
 Each submission is shipped to a Dask worker as bytes, graded there exactly as locally (in its
-own bubblewrap sandbox, by `batch._grade_one`), and only the result travels back; the
-client alone writes the gradebook, one transaction per student, as results arrive. On each
-Dask worker the grading runs in a grading process of its own (`batch.GradingProcesses`,
-kept between tasks), so a grading that dies (the OOM killer, a signal) never takes the Dask
+own bubblewrap sandbox, by `grading_processes.grade_one`), and only the result travels back;
+the client alone writes the gradebook, one transaction per student, as results arrive. On
+each Dask worker the grading runs in a grading process of its own (`GradingProcesses`, kept
+between tasks), so a grading that dies (the OOM killer, a signal) never takes the Dask
 worker with it: it is retried once in a fresh process and a second death is recorded as a
 grader failure, the rule of the local back-end. A Dask worker that dies itself (its machine
 lost) has its task rescheduled elsewhere by Dask; a result is recorded only when it arrives,
@@ -42,7 +42,9 @@ def grade_shipped(name: str, files: dict[str, bytes], assignment: str, sandbox: 
     """Unpack a shipped submission in a temporary folder on the Dask worker and grade it in
     this worker's grading process: ``{"outcome": ...}``, or ``{"died": reason}`` when the
     grading process died twice on it."""
-    from autograder.batch import _DIED_TWICE, ClassSubmission
+    from types import SimpleNamespace
+
+    from autograder.grading_processes import DIED_TWICE
 
     with tempfile.TemporaryDirectory(prefix="mlhw-dask-") as tmp:
         root = Path(tmp) / "submission"
@@ -60,9 +62,9 @@ def grade_shipped(name: str, files: dict[str, bytes], assignment: str, sandbox: 
                 dest.write_bytes(data)
         processes = _processes(work)
         task = ((str(target), assignment, sandbox, seed, refused),
-                (ClassSubmission(target.stem, target), ""))
+                (SimpleNamespace(student=target.stem), ""))
         for sub, _, outcome in processes.map([task]):
-            if outcome is _DIED_TWICE:
+            if outcome is DIED_TWICE:
                 return {"died": processes.deaths[sub.student]}
             return {"outcome": outcome}
     raise RuntimeError("the grading process gave no outcome")
@@ -74,7 +76,7 @@ _local: dict[Any, Any] = {}  # this Dask worker's grading process, per work func
 def _processes(work: Callable[..., Any] | None) -> Any:
     import multiprocessing
 
-    from autograder.batch import GradingProcesses
+    from autograder.grading_processes import GradingProcesses
 
     # Dask starts its workers as daemonic processes, which multiprocessing forbids to have
     # children; the grading process is ours to manage (killed with this worker), so the
@@ -86,7 +88,7 @@ def _processes(work: Callable[..., Any] | None) -> Any:
 
 
 class DaskGrading:
-    """Grades tasks on a Dask cluster; the same interface as `batch.GradingProcesses`."""
+    """Grades tasks on a Dask cluster; the same interface as `GradingProcesses`."""
 
     def __init__(self, scheduler: str, work: Callable[..., Any] | None = None) -> None:
         from distributed import Client
@@ -105,7 +107,7 @@ class DaskGrading:
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        from autograder.batch import _DIED_TWICE
+        from autograder.grading_processes import DIED_TWICE
 
         futures = {}
         for (path, assignment, sandbox, seed, refused), key in tasks:
@@ -125,7 +127,7 @@ class DaskGrading:
                                      f"grading it died ({type(exc).__name__})"}
                 if "died" in reply:
                     self.deaths[key[0].student] = reply["died"]
-                    yield (*key, _DIED_TWICE)
+                    yield (*key, DIED_TWICE)
                 else:
                     yield (*key, reply["outcome"])
         finally:

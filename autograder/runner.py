@@ -145,7 +145,7 @@ def _figures(student: Any) -> list[dict[str, Any]]:
     the feedback page."""
     from autograder.reporters.html import figures_of
 
-    log = getattr(student, "call_log", [])
+    log = student.call_log if isinstance(student, StudentProxy) else []
     return figures_of(r.outcome.value for r in log if r.outcome is not None)
 
 

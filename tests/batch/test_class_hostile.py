@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import (
-    _DIED_TWICE,
-    ClassSubmission,
-    GradingProcesses,
-    digest,
-    find_submissions,
-)
+from autograder.batch import ClassSubmission, digest, find_submissions
 from autograder.gradebook import Gradebook, GradebookError
+from autograder.grading_processes import DIED_TWICE, GradingProcesses
 from autograder.results import Status, SubmissionResult, TestResult, question_key
 
 
@@ -36,7 +31,7 @@ def test_a_killed_grading_process_costs_one_student_retried_once(tmp_path):
              for s in ("ann", "eve", "fred", "gil")]
     with GradingProcesses(2, dies_on_eve_and_once_on_fred) as processes:
         outcomes = {sub.student: outcome for sub, _, outcome in processes.map(tasks)}
-    assert outcomes == {"ann": "graded ann", "eve": _DIED_TWICE, "fred": "graded fred",
+    assert outcomes == {"ann": "graded ann", "eve": DIED_TWICE, "fred": "graded fred",
                         "gil": "graded gil"}
     assert processes.deaths == {"eve": "the grader failed on this submission: its grading "
                                        "process died twice (killed by SIGKILL)"}

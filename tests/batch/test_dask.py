@@ -16,9 +16,10 @@ import pytest
 pytest.importorskip("distributed")
 from distributed import LocalCluster  # noqa: E402
 
-from autograder.batch import _DIED_TWICE, ClassSubmission, find_submissions, grade_class  # noqa: E402
+from autograder.batch import ClassSubmission, find_submissions, grade_class  # noqa: E402
 from autograder.dask_backend import DaskGrading, grade_shipped, pack  # noqa: E402
 from autograder.gradebook import Gradebook  # noqa: E402
+from autograder.grading_processes import DIED_TWICE  # noqa: E402
 from autograder.sandbox import SandboxConfig  # noqa: E402
 
 EXAMPLES = corpus.example_class("deep_chain")
@@ -74,7 +75,7 @@ def test_a_grading_killed_on_a_dask_worker_is_retried_once_then_recorded(tmp_pat
               (ClassSubmission(n, tmp_path / f"{n}.py"), "sha")) for n in ("ann", "eve", "fred")]
     with DaskGrading(cluster.scheduler_address, work=dies_on_eve_and_once_on_fred) as grading:
         outcomes = {sub.student: outcome for sub, _, outcome in grading.map(tasks)}
-    assert outcomes == {"ann": "graded ann", "eve": _DIED_TWICE, "fred": "graded fred"}
+    assert outcomes == {"ann": "graded ann", "eve": DIED_TWICE, "fred": "graded fred"}
     assert "died twice (killed by SIGKILL)" in grading.deaths["eve"] and marker.exists()
 
 

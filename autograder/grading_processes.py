@@ -1,0 +1,141 @@
+"""Grading processes: each grades one submission at a time, and a death costs only the
+submission it was grading (retried once in a fresh process, then reported).
+
+Used by `batch.grade_class` locally and by `dask_backend` on each Dask worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from autograder.sandbox import SandboxConfig
+
+DIED_TWICE = object()
+"""The outcome of a task whose grading process died twice."""
+
+
+class GradingProcesses:
+    """Grader processes (spawned: nothing inherited) that each grade one task at a time.
+
+    Unlike a process pool, it knows which task a process was on when the process died, so
+    a death costs that task alone: it is run once more in a fresh process, and if that one
+    dies too the task's outcome is ``DIED_TWICE`` (its reason in ``deaths``, keyed by the
+    task's submission's student).
+    """
+
+    def __init__(self, count: int, work: Callable[..., Any] | None = None) -> None:
+        self.count = count
+        self.work = work or grade_one  # a module-level function (spawned processes import it)
+        self.deaths: dict[str, str] = {}
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: list[tuple[Any, Any]] = []
+
+    def __enter__(self) -> GradingProcesses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for process, conn in self._idle:
+            conn.close()
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+        self._idle.clear()
+
+    def _start(self) -> tuple[Any, Any]:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(child, self.work), daemon=True)
+        process.start()
+        child.close()
+        return process, parent
+
+    def map(self, tasks: list[tuple[tuple, tuple[Any, str]]]
+            ) -> Iterator[tuple[Any, str, Any]]:
+        """Run every task; yields ``(submission, digest, outcome)`` as each finishes."""
+        from multiprocessing.connection import wait as wait_any
+
+        queue = [(args, key, 0) for args, key in tasks]
+        running: dict[Any, tuple[Any, Any, tuple, tuple, int]] = {}  # conn -> task
+        try:
+            while queue or running:
+                while queue and len(running) < self.count:
+                    args, key, tries = queue.pop(0)
+                    process, conn = self._idle.pop() if self._idle else self._start()
+                    conn.send(args)
+                    running[conn] = (process, conn, args, key, tries)
+                ready = wait_any([c for c in running] + [t[0].sentinel for t in running.values()])
+                for conn in list(running):
+                    process, _, args, key, tries = running[conn]
+                    if conn in ready or process.sentinel in ready:
+                        try:
+                            outcome = conn.recv() if conn.poll() else None
+                        except (EOFError, OSError):
+                            outcome = None
+                        del running[conn]
+                        if outcome is not None:
+                            self._idle.append((process, conn))
+                            if outcome[0] == "grader_error":
+                                from autograder.runner import GraderError
+
+                                raise GraderError(outcome[1])
+                            yield (*key, outcome[1])
+                            continue
+                        process.join(5)
+                        reason = _death_reason(process.exitcode)
+                        conn.close()
+                        student = key[0].student
+                        if tries == 0:
+                            queue.insert(0, (args, key, 1))
+                        else:
+                            self.deaths[student] = (
+                                f"the grader failed on this submission: its grading process "
+                                f"died twice ({reason})")
+                            yield (*key, DIED_TWICE)
+        finally:  # on an error or an interrupt, do not grade the rest
+            for process, conn, *_ in running.values():
+                process.kill()
+                conn.close()
+
+
+def _death_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+def _serve(conn: Any, work: Callable[..., Any]) -> None:
+    """A grading process: run ``work`` on each task received until the pipe closes."""
+    from autograder.runner import GraderError
+    from autograder.worker import close_spare_workers
+
+    try:
+        while True:
+            try:
+                args = conn.recv()
+            except EOFError:
+                return
+            try:
+                conn.send(("ok", work(*args)))
+            except GraderError as exc:
+                conn.send(("grader_error", str(exc)))
+    finally:
+        close_spare_workers()
+
+
+def grade_one(path: str, assignment: str, sandbox: SandboxConfig, seed: int | None,
+               refused: str = "") -> tuple[dict | None, list[str], str]:
+    """Grade one file; returns (result as a dict, instructor log, grader failure or "")."""
+    from autograder.runner import GradeOptions, GraderError, grade_submission
+
+    options = GradeOptions(sandbox=sandbox, seed=seed)
+    try:
+        return grade_submission(path, assignment, options, refused=refused).to_dict(), options.log, ""
+    except GraderError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one broken grading must not stop the class
+        return None, options.log, f"the grader failed on this submission: {type(exc).__name__}: {exc}"
