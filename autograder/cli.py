@@ -67,12 +67,15 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print only the score line.")
 @click.option("--force", is_flag=True,
               help="Grade a notebook whose metadata names another assignment all the same.")
+@click.option("--profile", is_flag=True,
+              help="Print each test's time: the student's calls, the reference, the engine.")
 @require_sandbox_option
 def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None,
           gradescope: Path | None, junit: Path | None, html: Path | None,
           timeout: float | None,
           total_timeout: float | None, memory: int | None, seed: int | None,
-          fail_under: float | None, quiet: bool, force: bool, require_sandbox: bool) -> None:
+          fail_under: float | None, quiet: bool, force: bool, require_sandbox: bool,
+          profile: bool) -> None:
     """Grade SUBMISSIONS (.ipynb, .py, or an otter export .zip) against an assignment's suite.
 
     With several submissions they are graded one after the other in this process (the
@@ -86,7 +89,7 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
                        sandbox=_sandbox_config(timeout, total_timeout, memory, require_sandbox),
                        json_path=json_path, gradescope=gradescope, junit=junit, html=html,
                        seed=seed,
-                       fail_under=fail_under, quiet=quiet, force=force))
+                       fail_under=fail_under, quiet=quiet, force=force, profile=profile))
 
 
 @main.command("grade-class")

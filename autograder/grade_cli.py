@@ -17,7 +17,8 @@ EXIT_GRADER_FAILED = 3
 def run_grade(submissions: tuple[Path, ...], assignment: str, *, sandbox: SandboxConfig,
               json_path: Path | None = None, gradescope: Path | None = None,
               junit: Path | None = None, seed: int | None = None, html: Path | None = None,
-              fail_under: float | None = None, quiet: bool = False, force: bool = False) -> int:
+              fail_under: float | None = None, quiet: bool = False, force: bool = False,
+              profile: bool = False) -> int:
     """The `grade` command; returns its exit code."""
     problem = check_request(submissions, assignment, sandbox, force=force)
     if problem is not None:
@@ -33,7 +34,8 @@ def run_grade(submissions: tuple[Path, ...], assignment: str, *, sandbox: Sandbo
     from autograder.runner import GradeOptions, GraderError, grade_submission
     below = failed = False
     for submission in submissions:
-        options = GradeOptions(sandbox=sandbox, seed=seed, force=force)
+        options = GradeOptions(sandbox=sandbox, seed=seed, force=force,
+                               profile=[] if profile else None)
         try:
             result = grade_submission(submission, assignment, options)
         except GraderError as exc:
@@ -45,6 +47,10 @@ def run_grade(submissions: tuple[Path, ...], assignment: str, *, sandbox: Sandbo
             render(result)
         for entry in options.log:
             click.echo(f"[grader log] {entry}", err=True)
+        if options.profile is not None:
+            from autograder.profile import profile_table
+
+            click.echo(profile_table(options.profile))
         paths = report_paths(submission, (json_path, gradescope, junit), len(submissions) > 1)
         try:
             write_all(result, json_path=paths[0], gradescope_path=paths[1], junit_path=paths[2])

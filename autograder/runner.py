@@ -28,6 +28,7 @@ import pytest
 
 from autograder import feedback
 from autograder.errors import CheckFailed, NotAttempted, StudentError
+from autograder.profile import Stopwatch, TestTiming, TimedModule
 from autograder.proxy import CallRecord, StudentProxy
 from autograder.results import Status, SubmissionResult, TestResult, WrittenAnswer, question_key
 from autograder.sandbox import SandboxConfig
@@ -54,6 +55,7 @@ class GradeOptions:
     seed: int | None = None
     log: list[str] = field(default_factory=list)  # instructor-only details (tracebacks)
     force: bool = False  # grade a notebook that names another assignment all the same
+    profile: list[TestTiming] | None = None  # filled with each test's timing when a list
 
 
 def wrong_assignment(name: str, named: str, assignment: str) -> str:
@@ -120,6 +122,8 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
             student = _Unloadable(broken)
         plugin = GradingPlugin(student, seed, options.log)
         _run_pytest(folder, plugin, seed)
+        if options.profile is not None:
+            options.profile.extend(plugin.profile())
         figures = _figures(student)
     finally:
         if worker is not None:
@@ -215,6 +219,8 @@ class GradingPlugin:
         self._student = student
         self.seed = seed
         self.log = log
+        self.watch = Stopwatch()
+        self.timings: dict[str, tuple[float, float, float]] = {}  # nodeid -> total, student, ref
         self.results: dict[str, TestResult] = {}
         self.order: list[str] = []
         self.collect_errors: list[str] = []
@@ -227,7 +233,7 @@ class GradingPlugin:
 
     @pytest.fixture
     def ref(self, request: pytest.FixtureRequest) -> Any:
-        return importlib.import_module(request.module.REFERENCE)
+        return TimedModule(importlib.import_module(request.module.REFERENCE), self.watch)
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
@@ -267,11 +273,16 @@ class GradingPlugin:
         log = self._student.call_log if isinstance(self._student, StudentProxy) else []
         start = len(log)
         item.mlhw_notes = feedback.start()
+        self.watch.take()
+        began = time.perf_counter()
         try:
             yield
         finally:
             feedback.stop()
         item.mlhw_calls = log[start:]
+        student = sum(r.outcome.duration for r in item.mlhw_calls if r.outcome is not None)
+        reference = self.watch.take()
+        self.timings[item.nodeid] = (time.perf_counter() - began, student, reference)
 
     @pytest.hookimpl(specname="pytest_runtest_makereport", tryfirst=True)
     def pytest_runtest_makereport_fast(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
@@ -340,9 +351,18 @@ class GradingPlugin:
             "please tell the course staff"
         )
 
+    def profile(self) -> list[TestTiming]:
+        """Each test's time split into the student's calls, the reference and the engine."""
+        return [TestTiming(result.number, result.name, *self.timings.get(nodeid, (0.0, 0.0, 0.0)))
+                for nodeid, result in zip(self._ordered_ids(), self.ordered_results())]
+
+    def _ordered_ids(self) -> list[str]:
+        return sorted(self.results,
+                      key=lambda n: (question_key(self._meta[n][0]), self.order.index(n)))
+
     def ordered_results(self) -> list[TestResult]:
         """Results sorted by question, numbered ``q2.1, q2.2, ...``."""
-        ids = sorted(self.results, key=lambda n: (question_key(self._meta[n][0]), self.order.index(n)))
+        ids = self._ordered_ids()
         counters: dict[str, int] = {}
         out = []
         for nodeid in ids:
