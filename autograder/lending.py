@@ -16,6 +16,7 @@ A stand-in answers only during the call it was lent for, so a notebook cannot ke
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -77,12 +78,15 @@ class LendingView:
             student.worker.load([_HELPER], ["grading helper"])
 
     def _counted(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        def stand_in(*args: Any) -> Any:  # no keyword arguments reach the reference
+        def stand_in(*args: Any, **kwargs: Any) -> Any:
             if name not in self.used:
                 self.used.append(name)
-            return function(*args)
+            return function(*args, **kwargs)
 
         stand_in.__name__ = name
+        # the reference's own parameters: keywords it names are accepted, others refused
+        # before it runs (worker/callbacks.py binds them to this signature)
+        stand_in.__signature__ = inspect.signature(function)  # type: ignore[attr-defined]
         return stand_in
 
     def __getattr__(self, name: str) -> Any:

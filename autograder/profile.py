@@ -8,6 +8,7 @@ engine's share is what is left, never below zero).
 
 from __future__ import annotations
 
+import functools
 import time
 import types
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class TimedModule:
             return value
         watch = self._watch
 
+        @functools.wraps(value)  # keeps the signature a lent stand-in shows the student
         def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             try:
@@ -59,7 +61,6 @@ class TimedModule:
             finally:
                 watch.seconds += time.perf_counter() - start
 
-        timed.__name__ = name
         return timed
 
 

@@ -56,6 +56,9 @@ CASES = {
     # both wrong: q2 still fails with its own message
     "both_wrong": ("def helper(x):\n    return 2 * x\n\n"
                    "def outer(x):\n    return helper(x) - 1\n", {"q1": 0, "q2": 0}),
+    # the helper called with keywords the reference names
+    "keywords": ("def helper(x):\n    return 2 * x\n\n"
+                 "def outer(x):\n    return helper(x=x) + 1\n", {"q1": 0, "q2": 3}),
     # outer raises because of the helper: lending rescues it
     "helper_raises": ("def helper(x):\n    raise ValueError('oops')\n\n"
                       "def outer(x):\n    return helper(x) + 1\n", {"q1": 0, "q2": 3}),
