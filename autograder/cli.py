@@ -218,6 +218,36 @@ def experiments(out: Path, quick: bool) -> None:
     run_all(out, quick=quick)
 
 
+@main.command()
+@click.argument("name")
+@click.option("--question", default=None, help="Only the mutants of this question, e.g. q3.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write the HTML report here.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Grader processes working in parallel.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="The one seed every grading of the run uses (the report is reproducible).")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Grade at most N mutants, taken in turn from each question and operator.")
+@click.option("--list", "list_only", is_flag=True, help="List the mutants; grade nothing.")
+@limit_options("each worker")
+def mutants(name: str, question: str | None, out: Path | None, jobs: int, seed: int,
+            limit: int | None, list_only: bool, timeout: float | None,
+            total_timeout: float | None, memory: int | None) -> None:
+    """Grade mutants of NAME's worked solution with its hidden suite (issue #14).
+
+    Each mutant changes one spot of the code a student writes (a sign, an operator, an
+    index, an axis, a transpose, a factor, sum/mean, a sibling function, a constant); it is
+    killed when its own question loses points. Equivalent mutants are marked in
+    autograder/suites/NAME/equivalent_mutants.toml.
+    """
+    from autograder.mutants.cli import run_mutants
+
+    sys.exit(run_mutants(name, question=question, out=out, jobs=jobs, seed=seed, limit=limit,
+                         list_only=list_only,
+                         sandbox=_sandbox_config(timeout, total_timeout, memory)))
+
+
 def _register_release() -> None:
     from autograder.release.cli import release
     from autograder.release.github_grading import grade_github
