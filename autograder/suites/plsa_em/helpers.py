@@ -1,24 +1,38 @@
-"""Which of questions 1-3's functions to lend when a test of ``fit_plsa`` fails (lending.py).
+"""Questions 4-6 graded again with questions 1-3's functions lent, as lending.py does, but
+with the lent functions run inside the sandbox.
 
 ``fit_plsa`` may call ``log_likelihood`` (q1), ``e_step`` (q2) and ``m_step`` (q3). When a
-check of questions 4-6 fails, the grader lends the reference's versions of the helpers that
-are wrong — found by calling each on a few small fixed problems, one with zeros in alpha and
+check of questions 4-6 fails, the grader lends correct versions of the helpers that are
+wrong — found by calling each on a few small fixed problems, one with zeros in alpha and
 beta — so the note names the question where the mistake is, not every helper the fit happens
-to call, and only those helpers cross the sandbox boundary at every iteration (a lent e_step
-returns the whole (M, N, K) gamma). When every helper looks right, all of them are lent (the
-fit may still rely on one at inputs the probe does not cover).
+to call. When every helper looks right, all of them are lent (the fit may still rely on one
+at inputs the probe does not cover).
+
+Why not :func:`autograder.lending.graded_with_lent`: its stand-ins call back to the grader,
+and these helpers' arguments are the fit's largest arrays — the (M, N) counts (120 MB at
+question 5's scale) and the (M, N, K) gamma (K times more) — which the sandbox boundary
+refuses as callback arguments (above 64 MiB, or 4 times the elements of the call's own
+arguments). So the lent versions here are plain NumPy functions, the reference's maths with
+its conventions for zeros, loaded into the worker and rebound (with every alias of the
+notebook's function) for the one call. They give the student nothing: a lent function only
+shapes values the notebook computes anyway, and every check compares with the grader's own
+reference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 
 from autograder.checks import assert_close
-from autograder.errors import StudentError
+from autograder.errors import StudentError, StudentException
+from autograder.feedback import note
+from autograder.proxy import StudentProxy
 from autograder.suites.plsa_em.inputs import problem, with_zeros
+
+T = TypeVar("T")
 
 PROBE_TIMEOUT = 2.0
 
@@ -80,3 +94,132 @@ class HelpersToLend(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._found())
+
+
+_CALL = "_mlhw_plsa_call_with_lent"
+# Loaded into the notebook's namespace (NumPy only, as in the sandbox). The same maths and
+# conventions as mlhw_ref.plsa: a pair with probability 0 has the uniform posterior 1/K, a
+# row with no expected count becomes uniform.
+_WORKER_CODE = f'''
+import numpy as _mlhw_np
+
+
+def _mlhw_plsa_dense(counts):
+    return _mlhw_np.asarray(counts.toarray() if hasattr(counts, "toarray") else counts, dtype=float)
+
+
+def _mlhw_plsa_log_likelihood(counts, alpha, beta):
+    n = _mlhw_plsa_dense(counts)
+    i, j = _mlhw_np.nonzero(n)
+    p = _mlhw_np.einsum("tk,tk->t", _mlhw_np.asarray(alpha, dtype=float)[i],
+                        _mlhw_np.asarray(beta, dtype=float).T[j])
+    with _mlhw_np.errstate(divide="ignore"):
+        return float(n[i, j] @ _mlhw_np.log(p) - n[i, j].sum() * _mlhw_np.log(n.shape[0]))
+
+
+def _mlhw_plsa_rows(A):
+    s = A.sum(axis=1, keepdims=True)
+    return _mlhw_np.where(s > 0, A / _mlhw_np.where(s > 0, s, 1.0), 1.0 / A.shape[1])
+
+
+def _mlhw_plsa_e_step(alpha, beta):
+    alpha, beta = _mlhw_np.asarray(alpha, dtype=float), _mlhw_np.asarray(beta, dtype=float)
+    joint = alpha[:, None, :] * beta.T[None, :, :]
+    s = joint.sum(axis=2, keepdims=True)
+    uniform = _mlhw_np.full_like(joint, 1.0 / alpha.shape[1])
+    return _mlhw_np.divide(joint, s, out=uniform, where=s > 0)
+
+
+def _mlhw_plsa_m_step(counts, gamma):
+    weighted = _mlhw_plsa_dense(counts)[:, :, None] * _mlhw_np.asarray(gamma, dtype=float)
+    return _mlhw_plsa_rows(weighted.sum(axis=1)), _mlhw_plsa_rows(weighted.sum(axis=0).T)
+
+
+def {_CALL}(lent, name, *args):
+    namespace = globals()
+    correct = {{"log_likelihood": _mlhw_plsa_log_likelihood, "e_step": _mlhw_plsa_e_step,
+               "m_step": _mlhw_plsa_m_step}}
+    used, saved = set(), {{}}
+
+    def counted(own_name, function):
+        def stand_in(*a, **k):
+            used.add(own_name)
+            return function(*a, **k)
+        return stand_in
+
+    for own_name in lent:
+        own, stand_in = namespace.get(own_name), counted(own_name, correct[own_name])
+        for key, value in list(namespace.items()):
+            if key == own_name or (own is not None and value is own):
+                saved.setdefault(key, value)
+                namespace[key] = stand_in
+    try:
+        return namespace[name](*args), sorted(used)
+    finally:
+        namespace.update(saved)
+'''
+
+
+class _LentCall:
+    """A notebook function called with the lent helpers in place (``.with_timeout`` too)."""
+
+    def __init__(self, view: SandboxLendingView, name: str, timeout: float | None = None) -> None:
+        self._view, self._name, self._timeout = view, name, timeout
+
+    def __call__(self, *args: Any) -> Any:
+        helper = self._view.student[_CALL]
+        if self._timeout is not None:
+            helper = helper.with_timeout(self._timeout)
+        out, used = helper(list(self._view.lent), self._name, *args)
+        self._view.used.extend(n for n in used if n not in self._view.used)
+        return out
+
+    def with_timeout(self, seconds: float) -> _LentCall:
+        return _LentCall(self._view, self._name, seconds)
+
+
+class SandboxLendingView:
+    """``student`` with the helpers in ``lent`` replaced by correct ones inside the worker."""
+
+    def __init__(self, student: StudentProxy, lent: Mapping[str, str]) -> None:
+        self.student, self.lent, self.used = student, dict(lent), []
+        if not student.defines(_CALL):
+            student.worker.load([_WORKER_CODE], ["grading helper (plsa_em)"])
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = self.student[name]
+        return _LentCall(self, name) if callable(value) else value
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__getattr__(name)
+
+
+def graded_with_helpers_lent(student: Any, ref: Any, helpers: Mapping[str, str],
+                             check: Callable[[Any], T], *, function: str = "your fit_plsa") -> T:
+    """``check(student)``; after a failed check or an exception in the notebook's code, the
+    same check with the wrong ones among ``helpers`` (name -> question) lent; if that passes,
+    the test passes with a note naming the question where the points are lost (the wording
+    of :func:`autograder.lending.graded_with_lent`), else the notebook's own failure stands.
+    Timeouts and crashes are not retried."""
+    try:
+        return check(student)
+    except (AssertionError, StudentException) as own_failure:
+        if not isinstance(student, StudentProxy):
+            raise
+        lendable = dict(HelpersToLend(student, ref, helpers))
+        if not lendable:
+            raise
+        view = SandboxLendingView(student, lendable)
+        try:
+            value = check(view)
+        except Exception:
+            raise own_failure from None
+        used = view.used or list(lendable)
+        names = " and ".join(f"`{n}`" for n in used)
+        questions = sorted({lendable[n] for n in used})
+        note(f"{function} is right when given a correct {names}: the loss of points is in "
+             f"{' and '.join(questions)}, where {'that is' if len(used) == 1 else 'those are'} "
+             "graded")
+        return value

@@ -2,9 +2,10 @@
 
 ``fit_plsa`` may call the notebook's ``log_likelihood``, ``e_step`` and ``m_step``: a
 mistake there is graded in questions 1-3. So each test that runs ``fit_plsa`` first grades
-it as it is and, only after a failure, again with the wrong ones among those functions lent
-from the reference (:func:`autograder.lending.graded_with_lent`, helpers.py); if it then
-passes it keeps its points and says where the mistake is. Inputs are drawn before the first run, so both runs see the same.
+it as it is and, only after a failure, again with correct versions of the wrong ones among
+those functions lent (helpers.py: as :func:`autograder.lending.graded_with_lent`, but run in
+the sandbox, since their arguments are the fit's largest arrays); if it then passes it keeps
+its points and says where the mistake is. Inputs are drawn before the first run, so both runs see the same.
 """
 
 import functools
@@ -14,8 +15,7 @@ import pytest
 
 from autograder.checks import assert_close, describe_call
 from autograder.errors import CheckFailed, StudentCrashed
-from autograder.lending import graded_with_lent
-from autograder.suites.plsa_em.helpers import HelpersToLend
+from autograder.suites.plsa_em.helpers import graded_with_helpers_lent
 from autograder.suites.plsa_em.inputs import (
     BIG_ITER,
     BIG_K,
@@ -38,8 +38,8 @@ REUTERS_K, REUTERS_ITER, REUTERS_EARLY = 10, 200, 10
 REUTERS_SLICE_DOCS = 40  # q6's long run: Reuters' first documents (see REUTERS_TOL)
 
 HELPERS = {"log_likelihood": "q1", "e_step": "q2", "m_step": "q3"}
-# At question 5's size the reference e_step would build the 4.8 GB gamma in the grader, and a
-# fit through gamma cannot pass there anyway (memory): only the log-likelihood is lent.
+# At question 5's size a lent e_step would build the 4.8 GB gamma, and a fit through gamma
+# cannot pass there anyway (memory): only the log-likelihood is lent.
 SCALE_HELPERS = {"log_likelihood": "q1"}
 
 # Question 5: alpha and beta first. A correct fit that guards a denominator (n / (p + 1e-10))
@@ -94,8 +94,7 @@ def _fit(student, counts, alpha0, beta0, n_iter, timeout=None):
 
 
 def _graded(student, ref, check, helpers=HELPERS):
-    return graded_with_lent(student, ref, HelpersToLend(student, ref, helpers), check,
-                            function="your fit_plsa")
+    return graded_with_helpers_lent(student, ref, helpers, check, function="your fit_plsa")
 
 
 def _assert_ll_close(ll, ll_ref, rtol, called, name="ll"):
