@@ -129,8 +129,7 @@ def _check_trajectories(s, ref, cases):
         )
         got = s.gd_quadratic(w0.copy(), a, b, eta, steps)
         expected = ref.gd_quadratic(w0, a, b, eta, steps)
-        got_arr = np.asarray(got) if isinstance(got, np.ndarray) else got
-        if isinstance(got_arr, np.ndarray) and got_arr.shape == (steps, 2):
+        if isinstance(got, np.ndarray) and got.shape == (steps, 2):
             raise CheckFailed(
                 f"gd_quadratic returned {steps} rows; it must return steps + 1 = "
                 f"{steps + 1}, row 0 being w0\n  called: {called}"
