@@ -9,6 +9,8 @@ from pathlib import Path
 import corpus
 import pytest
 
+from autograder.runner import available_assignments
+
 CORPUS = Path(__file__).parent.parent / "submissions" / "deep_chain"
 EXAMPLES = Path(__file__).parents[2] / "assignments" / "deep_chain" / "examples"
 MLHW = [sys.executable, "-m", "autograder.cli"]
@@ -141,9 +143,8 @@ def test_demo_grades_the_example_class(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "deep_chain: example class" in run.stdout
     assert "solution" in run.stdout
-    scores = {p.parent.name: json.loads(p.read_text())["score"]
-              for p in tmp_path.glob("deep_chain/*/results.json")}
-    assert scores == {c.name: c.total for c in corpus.example_class("deep_chain")}
-    sigmoid = {p.parent.name: json.loads(p.read_text())["score"]
-               for p in tmp_path.glob("sigmoid_mlp/*/results.json")}
-    assert sigmoid == {c.name: c.total for c in corpus.example_class("sigmoid_mlp")}
+    for assignment in available_assignments():
+        examples = corpus.example_class(assignment)
+        scores = {p.parent.name: json.loads(p.read_text())["score"]
+                  for p in tmp_path.glob(f"{assignment}/*/results.json")}
+        assert scores == {c.name: c.total for c in examples}, assignment

@@ -32,7 +32,7 @@ def test_corpus_case_gets_its_expected_grade(case, tmp_path, monkeypatch, reques
             assert text in outputs(result, question), f"{question} feedback lacks {text!r}"
     assert list(tmp_path.iterdir()) == []
     assert len(result.stdout) <= 70_000
-    if shutil.which("bwrap"):
+    if shutil.which("bwrap") and not result.isolation.startswith("not started"):
         assert result.isolation.startswith("bubblewrap; ")
 
 
