@@ -92,8 +92,10 @@ def _off_by_one(value: int) -> int:
 # --------------------------------------------------------------------------- operators
 # each yields the replacement nodes for one node (the node itself is never modified)
 def op_sign(node: ast.AST, ctx: _Context) -> Iterator[ast.AST]:
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and id(node) not in ctx.index:
-        yield node.operand
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and id(node) not in ctx.index
+            and not (id(node) in ctx.keyword and isinstance(node.operand, ast.Constant))):
+        yield node.operand  # (axis=-1 is the axis operator's, not a sign)
 
 
 def op_binop(node: ast.AST, ctx: _Context) -> Iterator[ast.AST]:
@@ -165,12 +167,16 @@ def _called_name(node: ast.AST) -> str | None:
     return None
 
 
-def _renamed_call(node: ast.Call, name: str, module_ok: bool) -> ast.Call:
+def _renamed_call(node: ast.Call, name: str, numpy: bool) -> ast.Call:
+    """``node`` calling ``name``: NumPy's (``np.name``, or the module it was called on)
+    or the notebook's own (a plain name)."""
     new = copy.copy(node)
-    if isinstance(node.func, ast.Attribute) and module_ok:
+    if not numpy:
+        new.func = ast.Name(name, ast.Load())
+    elif isinstance(node.func, ast.Attribute):
         new.func = ast.Attribute(node.func.value, name, ast.Load())
     else:
-        new.func = ast.Name(name, ast.Load())
+        new.func = ast.Attribute(ast.Name("np", ast.Load()), name, ast.Load())
     return new
 
 
@@ -184,8 +190,10 @@ def op_sibling(node: ast.AST, ctx: _Context) -> Iterator[ast.AST]:
     name = _called_name(node)
     if name in SIBLINGS:
         other = SIBLINGS[name]
-        if other in NUMPY_NAMES or other in ctx.names:
-            yield _renamed_call(node, other, other in NUMPY_NAMES)
+        if other in ctx.names:  # the notebook's own (sigmoid, or a tanh it defines)
+            yield _renamed_call(node, other, False)
+        elif other in NUMPY_NAMES:
+            yield _renamed_call(node, other, True)
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
         # a function and its derivative: f <-> df, as the notebook names them
         base = node.id[1:] if node.id.startswith("d") else node.id
