@@ -38,8 +38,10 @@ def run_mutants(name: str, *, question: str | None = None, out: Path | None = No
 
     def progress(outcome: object) -> None:
         done[0] += 1
-        print(f"[{done[0]}/{len(chosen)}] {outcome.status:<10} {outcome.mutant.id}",  # type: ignore[attr-defined]
-              flush=True)
+        o = outcome
+        lost = ", ".join(f"{q} -{p:g}" for q, p in o.lost.items())  # type: ignore[attr-defined]
+        print(f"[{done[0]}/{len(chosen)}] {o.status:<10} {o.mutant.id} "  # type: ignore[attr-defined]
+              f"[{o.mutant.question}] {lost}", flush=True)  # type: ignore[attr-defined]
 
     baseline, outcomes = run(source, chosen, jobs=jobs, seed=seed, sandbox=sandbox,
                              equivalent=load_equivalent(name), progress=progress)

@@ -133,14 +133,19 @@ def full_marks(source: Source) -> dict[str, tuple[float, float]]:
 def run(source: Source, mutants: list[Mutant], *,
         progress: Callable[[Outcome], None] | None = None, **kwargs: object
         ) -> tuple[dict[str, tuple[float, float]], list[Outcome]]:
-    """``grade_mutants`` collected: (baseline, outcomes in the mutants' order)."""
+    """``grade_mutants`` collected: (baseline, outcomes in the mutants' order). Interrupted
+    (Ctrl-C) after the baseline, it returns the mutants graded so far."""
     baseline: dict[str, tuple[float, float]] = {}
     outcomes: dict[str, Outcome] = {}
-    for kind, value in grade_mutants(source, mutants, **kwargs):  # type: ignore[arg-type]
-        if kind == "baseline":
-            baseline = value  # type: ignore[assignment]
-        else:
-            outcomes[value.mutant.id] = value  # type: ignore[union-attr]
-            if progress:
-                progress(value)  # type: ignore[arg-type]
+    try:
+        for kind, value in grade_mutants(source, mutants, **kwargs):  # type: ignore[arg-type]
+            if kind == "baseline":
+                baseline = value  # type: ignore[assignment]
+            else:
+                outcomes[value.mutant.id] = value  # type: ignore[union-attr]
+                if progress:
+                    progress(value)  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        if not baseline:
+            raise
     return baseline, [outcomes[m.id] for m in mutants if m.id in outcomes]
