@@ -2,7 +2,6 @@
 across regrades, in the CSV's own columns and the course total."""
 
 import csv
-import shutil
 import subprocess
 import sys
 
@@ -15,21 +14,10 @@ from autograder.results import Status, SubmissionResult, TestResult, WrittenAnsw
 
 
 @pytest.fixture
-def assignments(tmp_path, monkeypatch):
-    """deep_chain's folder with 5 manual points on its written q7."""
-    root = tmp_path / "assignments"
-    shutil.copytree(manual.ASSIGNMENTS / "deep_chain", root / "deep_chain",
-                    ignore=shutil.ignore_patterns("examples"))
-    toml = root / "deep_chain" / "assignment.toml"
-    text = toml.read_text()
-    start = text.index("[questions.q7]")
-    end = text.index("[", start + 1)
-    toml.write_text(text[:end] + "manual_points = 5\n\n" + text[end:])
-    monkeypatch.setattr(manual, "ASSIGNMENTS", root)
-    from autograder.release import source
-
-    monkeypatch.setattr(source, "ASSIGNMENTS", root)
-    return root
+def assignments():
+    """deep_chain's written q7 is worth 5 manual points (its assignment.toml says so)."""
+    assert manual.manual_points("deep_chain") == {"q7": 5.0}
+    return manual.ASSIGNMENTS
 
 
 def result(score_: float, answer: str) -> SubmissionResult:
