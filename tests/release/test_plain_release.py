@@ -161,7 +161,7 @@ def test_assignment_points_equal_the_hidden_suite():
     questions = load_source("deep_chain").questions
     suite = _suite_points()
     assert {q: c["points"] for q, c in questions.items() if c["kind"] != "written"} == suite
-    assert questions["q7"] == {"points": 0, "kind": "written"}
+    assert questions["q7"] == {"points": 0, "kind": "written", "manual_points": 5}
 
 
 def test_committed_solution_is_generated_from_the_source():
