@@ -74,8 +74,9 @@ def _check_outputs(nb) -> dict[str, str]:
         q = cell.metadata.get("mlhw", {}).get("check")
         if q:
             out[q] = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-            # the returned CheckResult displays nothing: the printed lines are the report
-            assert [o.output_type for o in cell.outputs] == ["stream"], cell.outputs
+            # the returned CheckResult displays nothing: the printed lines are the report (a
+            # kernel may split one print into several stream outputs under load)
+            assert {o.output_type for o in cell.outputs} == {"stream"}, cell.outputs
     return out
 
 
