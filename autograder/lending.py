@@ -17,14 +17,14 @@ A stand-in answers only during the call it was lent for, so a notebook cannot ke
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from autograder.errors import StudentException
+from autograder.errors import CheckFailed, NotAttempted, StudentException, StudentTimeout
 from autograder.feedback import note
 from autograder.proxy import StudentProxy
 
-__all__ = ["LendingView", "graded_with_lent"]
+__all__ = ["HelpersToLend", "LendingView", "graded_with_lent", "stubs_as_failures"]
 
 T = TypeVar("T")
 
@@ -99,29 +99,94 @@ class LendingView:
         return self.__getattr__(name)
 
 
+class HelpersToLend(Mapping[str, str]):
+    """name -> question of the helpers to lend, worked out on first use (which
+    `graded_with_lent` makes only after the notebook's own code has failed): those of
+    ``helpers`` the notebook defines and ``wrong(name)`` (a suite's probe) finds wrong, so the
+    note names the question where the mistake is; or all the defined ones when none is (the
+    graded code may rely on one at inputs the probe does not cover)."""
+
+    def __init__(self, student: Any, helpers: Mapping[str, str],
+                 wrong: Callable[[str], bool]) -> None:
+        self._student, self._helpers, self._wrong = student, dict(helpers), wrong
+        self._lend: dict[str, str] | None = None
+        self.wrong: dict[str, str] = {}
+
+    def find_wrong(self, defined: dict[str, str]) -> dict[str, str]:
+        """The wrong ones among ``defined`` (a suite may refine this)."""
+        return {n: q for n, q in defined.items() if self._wrong(n)}
+
+    def _found(self) -> dict[str, str]:
+        if self._lend is None:
+            defined = {n: q for n, q in self._helpers.items() if self._student.defines(n)}
+            self.wrong = self.find_wrong(defined)
+            self._lend = self.wrong or defined
+        return self._lend
+
+    def any_wrong(self) -> bool:
+        self._found()
+        return bool(self.wrong)
+
+    def __getitem__(self, name: str) -> str:
+        return self._found()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._found())
+
+    def __len__(self) -> int:
+        return len(self._found())
+
+
+def stubs_as_failures(check: Callable[[Any], T], helpers: Iterable[str]) -> Callable[[Any], T]:
+    """``check`` with a helper that is still a stub (the NotImplementedError of one of
+    ``helpers``, other questions' functions) reported as a failure, so that `graded_with_lent`
+    lends it; the graded function's own stub stays "not attempted"."""
+    names = list(helpers)
+
+    def wrapped(s: Any) -> T:
+        try:
+            return check(s)
+        except NotAttempted as exc:
+            if any(f"NotImplementedError: {name})" in str(exc)
+                   or f"NotImplementedError({name!r})" in str(exc)
+                   or f'NotImplementedError("{name}")' in str(exc) for name in names):
+                raise CheckFailed(str(exc)) from None
+            raise
+
+    return wrapped
+
+
 def graded_with_lent(student: Any, ref: Any, lend: Mapping[str, str],
-                     check: Callable[[Any], T], *, function: str = "your code") -> T:
+                     check: Callable[[Any], T], *, function: str = "your code",
+                     retry_timeouts: Callable[[], bool] | None = None,
+                     view: Callable[[StudentProxy, Any, dict[str, str]], Any] | None = None
+                     ) -> T:
     """``check(student)``; after a failed check or an exception in the student's code, the
     same check with the functions named in ``lend`` (name -> the question that grades it)
     lent from ``ref``. If that passes, the test passes with a note naming the question
     where the points are lost; otherwise the student's own failure is reported.
 
-    Timeouts and crashes are not retried: a second run would only repeat them.
+    Timeouts and crashes are not retried (a second run would only repeat them), except a
+    timeout when ``retry_timeouts()`` says so (e.g. a helper is known to be wrong: a loop
+    waiting on a wrong ``converges`` never ends). ``view(student, ref, lendable)`` makes
+    the lending view (default `LendingView`; it must list the names it lent in ``used``).
     """
     try:
         return check(student)
-    except (AssertionError, StudentException) as own_failure:
+    except (AssertionError, StudentException, StudentTimeout) as own_failure:
+        if isinstance(own_failure, StudentTimeout) and not (retry_timeouts and retry_timeouts()):
+            raise
         if not isinstance(student, StudentProxy):
             raise
         lendable = {name: q for name, q in lend.items() if student.defines(name)}
         if not lendable:
             raise
-        view = LendingView(student, ref, lendable)
+        lending = (view or LendingView)(student, ref, lendable)
         try:
-            value = check(view)
+            value = check(lending)
         except Exception:
             raise own_failure from None
-        used = view.used or list(lendable)
+        used = lending.used or list(lendable)
         names = " and ".join(f"`{n}`" for n in used)
         questions = sorted({lendable[n] for n in used})
         note(f"{function} is right when given a correct {names}: the loss of points is in "

@@ -94,3 +94,51 @@ def test_a_mistake_costs_only_its_own_question(suite, case):
         assert "the loss of points is in q1" in outer.output
     elif not expected["q2"]:
         assert "outer(2) is not 7" in outer.output
+
+
+def test_lent_stand_ins_take_the_references_keyword_arguments():
+    import inspect
+
+    import numpy as np
+
+    import mlhw_ref.mnist_mlp as ref
+    from autograder.lending import LendingView
+    from autograder.suites.gd_mnist.inputs import network
+
+    rng = np.random.default_rng(0)
+    weights, biases = network(rng)
+    x, label = rng.random(784), 3
+    view = LendingView.__new__(LendingView)
+    view.used = []
+    stand_in = view._counted("train_one_sample", ref.train_one_sample)
+    bound = inspect.signature(stand_in).bind("x", 3, "W", "b", learning_rate=0.1)
+    assert bound.args == ("x", 3, "W", "b", 0.1)
+    new_w, _ = stand_in(x, label, weights, biases, learning_rate=0.1)
+    np.testing.assert_allclose(new_w[0], ref.train_one_sample(x, label, weights, biases, 0.1)[0][0])
+    assert view.used == ["train_one_sample"]
+
+
+class _Student:
+    def __init__(self, names):
+        self.names = set(names)
+
+    def defines(self, name):
+        return name in self.names
+
+
+def test_helpers_lent_are_the_wrong_ones_or_all():
+    from autograder.lending import HelpersToLend
+
+    helpers = {"grad_quadratic": "q1", "gd_quadratic": "q2", "converges": "q3"}
+    probed = []
+
+    def wrong(name):
+        probed.append(name)
+        return name == "converges"
+
+    lend = HelpersToLend(_Student(helpers), helpers, wrong)
+    assert probed == []  # nothing is probed before the lending needs it
+    assert dict(lend) == {"converges": "q3"} and lend.any_wrong()
+    assert sorted(probed) == sorted(helpers)  # each probed once
+    right = HelpersToLend(_Student(["converges"]), helpers, lambda name: False)
+    assert dict(right) == {"converges": "q3"} and not right.any_wrong()

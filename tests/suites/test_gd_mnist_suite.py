@@ -6,7 +6,6 @@ solution."""
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import json
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import mlhw_ref.mnist_mlp as ref
 from autograder.release.source import load_source
 from autograder.suites.gd_mnist import inputs
 from autograder.suites.gd_mnist.inputs import GUESS_MESSAGE, backprop, mistaken_gradients, network
-from autograder.suites.gd_mnist.lend import HelpersToLend, KeywordLendingView
 from autograder.suites.gd_mnist.test_training import LENT, OWN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,42 +66,6 @@ def test_the_guess_mistake_never_learns():
         weights = [W - 0.03 * g for W, g in zip(weights, dW)]
         biases = [v - 0.03 * g for v, g in zip(biases, db)]
     assert ref.feed_forward_dataset(X_test, y_test, weights, biases)[1] < 0.2
-
-
-def test_lent_stand_ins_take_keyword_arguments():
-    view = KeywordLendingView.__new__(KeywordLendingView)
-    view.used = []
-    stand_in = view._counted("train_one_sample", ref.train_one_sample)
-    bound = inspect.signature(stand_in).bind("x", 3, "W", "b", learning_rate=0.1)
-    assert bound.args == ("x", 3, "W", "b", 0.1)
-    x, label, weights, biases, _ = _case()
-    new_w, _ = stand_in(x, label, weights, biases, learning_rate=0.1)
-    np.testing.assert_allclose(new_w[0], ref.train_one_sample(x, label, weights, biases, 0.1)[0][0])
-    assert view.used == ["train_one_sample"]
-
-
-class _Student:
-    def __init__(self, names):
-        self.names = set(names)
-
-    def defines(self, name):
-        return name in self.names
-
-
-def test_helpers_lent_are_the_wrong_ones_or_all():
-    helpers = {"grad_quadratic": "q1", "gd_quadratic": "q2", "converges": "q3"}
-    probed = []
-
-    def wrong(name):
-        probed.append(name)
-        return name == "converges"
-
-    lend = HelpersToLend(_Student(helpers), helpers, wrong)
-    assert probed == []  # nothing is probed before the lending needs it
-    assert dict(lend) == {"converges": "q3"} and lend.any_wrong()
-    assert sorted(probed) == sorted(helpers)  # each probed once
-    right = HelpersToLend(_Student(["converges"]), helpers, lambda name: False)
-    assert dict(right) == {"converges": "q3"} and not right.any_wrong()
 
 
 def test_clean_curvatures_make_both_boundary_tests_agree():

@@ -10,13 +10,13 @@ still rely on one of them at inputs the probe does not cover).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from autograder.checks import assert_close
 from autograder.errors import StudentError
+from autograder.lending import HelpersToLend
 from autograder.suites.deep_chain.inputs import chain_problem
 
 HELPERS = {"chain_forward": "q1", "chain_backward": "q2", "chain_gradients": "q3"}
@@ -60,26 +60,6 @@ def _agrees(student: Any, ref: Any, name: str) -> bool:
     return True
 
 
-class HelpersToLend(Mapping[str, str]):
-    """name -> question of the helpers to lend; worked out on first use, which
-    `graded_with_lent` makes only after the notebook's own code has failed a check."""
-
-    def __init__(self, student: Any, ref: Any) -> None:
-        self._student, self._ref = student, ref
-        self._lend: dict[str, str] | None = None
-
-    def _found(self) -> dict[str, str]:
-        if self._lend is None:
-            defined = {n: q for n, q in HELPERS.items() if self._student.defines(n)}
-            wrong = {n: q for n, q in defined.items() if not _agrees(self._student, self._ref, n)}
-            self._lend = wrong or defined
-        return self._lend
-
-    def __getitem__(self, name: str) -> str:
-        return self._found()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._found())
-
-    def __len__(self) -> int:
-        return len(self._found())
+def helpers_to_lend(student: Any, ref: Any) -> HelpersToLend:
+    """The helpers of questions 1-3 to lend: the wrong ones, or all when none is."""
+    return HelpersToLend(student, HELPERS, lambda name: not _agrees(student, ref, name))

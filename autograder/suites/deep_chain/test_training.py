@@ -16,7 +16,7 @@ from autograder.checks import alongside, assert_close, assert_equivalent, descri
 from autograder.errors import CheckFailed, NotAttempted
 from autograder.lending import graded_with_lent
 from autograder.proxy import StudentProxy
-from autograder.suites.deep_chain.helpers import HELPERS, HelpersToLend
+from autograder.suites.deep_chain.helpers import HELPERS, helpers_to_lend
 from autograder.suites.deep_chain.inputs import PUBLISHED_L, PUBLISHED_X, chain_problem
 
 REFERENCE = "mlhw_ref.chain"
@@ -43,7 +43,7 @@ def _graded(student, ref, check, function):
             raise
 
     return graded_with_lent(
-        student, ref, HelpersToLend(student, ref), own_or_lent, function=f"your {function}"
+        student, ref, helpers_to_lend(student, ref), own_or_lent, function=f"your {function}"
     )
 
 

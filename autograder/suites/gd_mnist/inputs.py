@@ -27,27 +27,6 @@ def answer(student: Any, name: str) -> Any:
     return value
 
 
-def stubs_as_failures(check: Any, helpers: Any) -> Any:
-    """``check`` with a helper that is still a stub (NotImplementedError raised by one of
-    ``helpers``, functions of other questions) reported as a failure, so that
-    `graded_with_lent` lends it; the graded function's own stub stays "not attempted"."""
-
-    def wrapped(s: Any) -> Any:
-        try:
-            return check(s)
-        except NotAttempted as exc:
-            if any(
-                f"NotImplementedError: {name})" in str(exc)
-                or f"NotImplementedError({name!r})" in str(exc)
-                or f'NotImplementedError("{name}")' in str(exc)
-                for name in helpers
-            ):
-                raise CheckFailed(str(exc)) from None
-            raise
-
-    return wrapped
-
-
 # ------------------------------------------------------------------------------ part A
 def curvatures(rng: np.random.Generator) -> tuple[float, float]:
     """Two different curvatures, log-uniform in [0.05, 20]."""

@@ -19,8 +19,8 @@ import pytest
 
 from autograder.checks import Mistake, assert_close_or_diagnose, describe_call
 from autograder.errors import CheckFailed, StudentError
-from autograder.suites.gd_mnist.inputs import clean_curvatures, curvatures, stubs_as_failures
-from autograder.suites.gd_mnist.lend import HelpersToLend, graded_with_lent
+from autograder.lending import HelpersToLend, graded_with_lent, stubs_as_failures
+from autograder.suites.gd_mnist.inputs import clean_curvatures, curvatures
 
 REFERENCE = "mlhw_ref.quadratic"
 

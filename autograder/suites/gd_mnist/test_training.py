@@ -19,7 +19,7 @@ of 10,000 images take 7-10 s):
   83.9%); the loop must reach 70%, far above what a loop that does not learn gets (10%).
 Which helpers are lent: those of train_one_sample, gradients_one_sample (q7),
 feed_forward_sample and feed_forward_dataset (q6) that a probe on one MNIST image finds wrong,
-or all four when none is (lend.HelpersToLend). A timeout of the own run is retried with them
+or all four when none is (lending.HelpersToLend). A timeout of the own run is retried with them
 lent only when one of them is wrong (a right but slow step is the loop's own business).
 """
 
@@ -28,9 +28,8 @@ import pytest
 
 from autograder.checks import describe_call
 from autograder.errors import CheckFailed, StudentError
-from autograder.lending import LendingView
-from autograder.suites.gd_mnist.inputs import as_params, mnist, stubs_as_failures
-from autograder.suites.gd_mnist.lend import HelpersToLend, graded_with_lent
+from autograder.lending import HelpersToLend, LendingView, graded_with_lent, stubs_as_failures
+from autograder.suites.gd_mnist.inputs import as_params, mnist
 
 REFERENCE = "mlhw_ref.mnist_mlp"
 

@@ -11,14 +11,14 @@ still rely on one of them at inputs the probe does not cover).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from autograder.checks import assert_close
 from autograder.errors import CheckFailed, NotAttempted, StudentError
-from autograder.lending import LendingView, graded_with_lent
+from autograder.lending import HelpersToLend, LendingView, graded_with_lent
 from autograder.suites.mlp_multiclass.inputs import network_problem
 
 ACTIVATIONS = {name: "q2" for name in ("relu", "drelu", "sign", "dabs", "grad_l1", "grad_sq_norm",
@@ -58,35 +58,22 @@ def _agrees(student: Any, ref: Any, name: str) -> bool:
     return True
 
 
-class HelpersToLend(Mapping[str, str]):
-    """name -> question of the helpers to lend; worked out on first use, which
-    `graded_with_lent` makes only after the notebook's own code has failed a check."""
+class _HelpersToLend(HelpersToLend):
+    """The wrong helpers; a q5 function that is wrong only through a wrong q2/q3 helper it
+    calls is right once that helper is lent: lend the helper alone, so the note names its
+    question."""
 
     def __init__(self, student: Any, ref: Any, helpers: Mapping[str, str]) -> None:
-        self._student, self._ref, self._helpers = student, ref, dict(helpers)
-        self._lend: dict[str, str] | None = None
+        super().__init__(student, helpers, lambda name: not _agrees(student, ref, name))
+        self._ref = ref
 
-    def _found(self) -> dict[str, str]:
-        if self._lend is None:
-            defined = {n: q for n, q in self._helpers.items() if self._student.defines(n)}
-            wrong = {n: q for n, q in defined.items() if not _agrees(self._student, self._ref, n)}
-            # A q5 function that is wrong only through a wrong q2/q3 helper it calls is right
-            # once that helper is lent: lend the helper alone, so the note names its question.
-            low = {n: q for n, q in wrong.items() if n in FOR_NETWORK}
-            if low and len(low) < len(wrong):
-                view = LendingView(self._student, self._ref, low)
-                wrong = {n: q for n, q in wrong.items() if n in low or not _agrees(view, self._ref, n)}
-            self._lend = wrong or defined
-        return self._lend
-
-    def __getitem__(self, name: str) -> str:
-        return self._found()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._found())
-
-    def __len__(self) -> int:
-        return len(self._found())
+    def find_wrong(self, defined: dict[str, str]) -> dict[str, str]:
+        wrong = super().find_wrong(defined)
+        low = {n: q for n, q in wrong.items() if n in FOR_NETWORK}
+        if low and len(low) < len(wrong):
+            view = LendingView(self._student, self._ref, low)
+            wrong = {n: q for n, q in wrong.items() if n in low or not _agrees(view, self._ref, n)}
+        return wrong
 
 
 def graded(student: Any, ref: Any, helpers: Mapping[str, str], check: Callable[[Any], Any],
@@ -103,5 +90,5 @@ def graded(student: Any, ref: Any, helpers: Mapping[str, str], check: Callable[[
                 raise CheckFailed(f"your {function} calls `{stub[1]}`, which is not written yet") from None
             raise
 
-    return graded_with_lent(student, ref, HelpersToLend(student, ref, helpers), own_or_lent,
+    return graded_with_lent(student, ref, _HelpersToLend(student, ref, helpers), own_or_lent,
                             function=f"your {function}")

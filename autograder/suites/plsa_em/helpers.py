@@ -8,7 +8,7 @@ beta — so the note names the question where the mistake is, not every helper t
 to call. When every helper looks right, all of them are lent (the fit may still rely on one
 at inputs the probe does not cover).
 
-Why not :func:`autograder.lending.graded_with_lent`: its stand-ins call back to the grader,
+Why not `autograder.lending.LendingView`: its stand-ins call back to the grader,
 and these helpers' arguments are the fit's largest arrays — the (M, N) counts (120 MB at
 question 5's scale) and the (M, N, K) gamma (K times more) — which the sandbox boundary
 refuses as callback arguments (above 64 MiB, or 4 times the elements of the call's own
@@ -21,14 +21,14 @@ reference.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
 
 from autograder.checks import assert_close
-from autograder.errors import StudentError, StudentException
-from autograder.feedback import note
+from autograder.errors import StudentError
+from autograder.lending import HelpersToLend, graded_with_lent
 from autograder.proxy import StudentProxy
 from autograder.suites.plsa_em.inputs import problem, with_zeros
 
@@ -69,31 +69,6 @@ def _agrees(student: Any, ref: Any, name: str) -> bool:
     except (AssertionError, StudentError, TypeError, ValueError):
         return False
     return True
-
-
-class HelpersToLend(Mapping[str, str]):
-    """name -> question of the helpers to lend, among ``helpers``; worked out on first use,
-    which ``graded_with_lent`` makes only after the notebook's own code has failed a check."""
-
-    def __init__(self, student: Any, ref: Any, helpers: Mapping[str, str]) -> None:
-        self._student, self._ref, self._helpers = student, ref, dict(helpers)
-        self._lend: dict[str, str] | None = None
-
-    def _found(self) -> dict[str, str]:
-        if self._lend is None:
-            defined = {n: q for n, q in self._helpers.items() if self._student.defines(n)}
-            wrong = {n: q for n, q in defined.items() if not _agrees(self._student, self._ref, n)}
-            self._lend = wrong or defined
-        return self._lend
-
-    def __getitem__(self, name: str) -> str:
-        return self._found()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._found())
-
-    def __len__(self) -> int:
-        return len(self._found())
 
 
 _CALL = "_mlhw_plsa_call_with_lent"
@@ -198,28 +173,8 @@ class SandboxLendingView:
 
 def graded_with_helpers_lent(student: Any, ref: Any, helpers: Mapping[str, str],
                              check: Callable[[Any], T], *, function: str = "your fit_plsa") -> T:
-    """``check(student)``; after a failed check or an exception in the notebook's code, the
-    same check with the wrong ones among ``helpers`` (name -> question) lent; if that passes,
-    the test passes with a note naming the question where the points are lost (the wording
-    of :func:`autograder.lending.graded_with_lent`), else the notebook's own failure stands.
-    Timeouts and crashes are not retried."""
-    try:
-        return check(student)
-    except (AssertionError, StudentException) as own_failure:
-        if not isinstance(student, StudentProxy):
-            raise
-        lendable = dict(HelpersToLend(student, ref, helpers))
-        if not lendable:
-            raise
-        view = SandboxLendingView(student, lendable)
-        try:
-            value = check(view)
-        except Exception:
-            raise own_failure from None
-        used = view.used or list(lendable)
-        names = " and ".join(f"`{n}`" for n in used)
-        questions = sorted({lendable[n] for n in used})
-        note(f"{function} is right when given a correct {names}: the loss of points is in "
-             f"{' and '.join(questions)}, where {'that is' if len(used) == 1 else 'those are'} "
-             "graded")
-        return value
+    """:func:`autograder.lending.graded_with_lent` with the wrong ones among ``helpers``
+    (name -> question) lent inside the worker (`SandboxLendingView`)."""
+    return graded_with_lent(
+        student, ref, HelpersToLend(student, helpers, lambda name: not _agrees(student, ref, name)),
+        check, function=function, view=lambda st, _ref, lendable: SandboxLendingView(st, lendable))

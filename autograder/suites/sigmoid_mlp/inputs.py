@@ -23,25 +23,9 @@ def answer(student: Any, name: str) -> Any:
         raise
 
 
-def stubs_as_failures(check: Any, helpers: Any) -> Any:
-    """``check`` with a helper that is still a stub (NotImplementedError raised by one of
-    ``helpers``, the functions of other questions) reported as a failure, so that
-    `graded_with_lent` lends it; the graded function's own stub stays "not attempted"."""
-    def wrapped(s: Any) -> Any:
-        try:
-            return check(s)
-        except NotAttempted as exc:
-            if any(f"NotImplementedError: {name})" in str(exc) for name in helpers):
-                raise CheckFailed(str(exc)) from None
-            raise
-
-    return wrapped
-
-
 def equivalent(value: Any, expected: str, symbols: dict) -> bool:
     """Whether a symbolic answer equals ``expected`` (for naming a known wrong answer)."""
     from autograder.checks import assert_equivalent
-    from autograder.errors import CheckFailed
 
     try:
         assert_equivalent(value, expected, symbols)

@@ -12,14 +12,13 @@ from autograder.checks import (
     describe_call,
 )
 from autograder.errors import CheckFailed, StudentError
-from autograder.lending import graded_with_lent
+from autograder.lending import graded_with_lent, stubs_as_failures
 from autograder.suites.sigmoid_mlp.calls import assert_backpropagation
 from autograder.suites.sigmoid_mlp.inputs import (
     backward_mistakes,
     extreme_problem,
     hidden_keys,
     problem,
-    stubs_as_failures,
 )
 
 REFERENCE = "mlhw_ref.sigmoid_mlp"

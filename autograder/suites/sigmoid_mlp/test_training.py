@@ -21,9 +21,9 @@ import pytest
 
 from autograder.checks import describe_call
 from autograder.errors import CheckFailed, StudentError
-from autograder.lending import LendingView, graded_with_lent
+from autograder.lending import LendingView, graded_with_lent, stubs_as_failures
 from autograder.suites.sigmoid_mlp.calls import assert_backpropagation
-from autograder.suites.sigmoid_mlp.inputs import network, problem, stubs_as_failures
+from autograder.suites.sigmoid_mlp.inputs import network, problem
 
 REFERENCE = "mlhw_ref.sigmoid_mlp"
 

@@ -14,13 +14,12 @@ from autograder.checks import (
 )
 from autograder.checks.figures import _get, _xy
 from autograder.errors import CheckFailed
-from autograder.lending import graded_with_lent
+from autograder.lending import graded_with_lent, stubs_as_failures
 from autograder.suites.sigmoid_mlp.inputs import (
     answer,
     backward_variant,
     equivalent,
     network,
-    stubs_as_failures,
 )
 
 REFERENCE = "mlhw_ref.sigmoid_mlp"
