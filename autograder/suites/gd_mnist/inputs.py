@@ -9,22 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.errors import BadReturn, CheckFailed, NotAttempted
+from autograder.errors import CheckFailed
 
 SIZES = (784, 32, 32, 10)
-
-
-def answer(student: Any, name: str) -> Any:
-    """A module-level answer; the stub's ``...`` is "not attempted"."""
-    try:
-        value = student[name]
-    except BadReturn as exc:  # `name = ...` arrives as an unsupported ellipsis
-        if "ellipsis" in str(exc):
-            raise NotAttempted(f"`{name}` is not attempted yet (it is still `...`)") from None
-        raise
-    if value is Ellipsis:
-        raise NotAttempted(f"`{name}` is not attempted yet (it is still `...`)")
-    return value
 
 
 # ------------------------------------------------------------------------------ part A

@@ -20,7 +20,6 @@ import sympy
 
 from autograder.checks import assert_derivation, assert_equivalent
 from autograder.errors import CheckFailed
-from autograder.suites.gd_mnist.inputs import answer
 
 REFERENCE = "mlhw_ref.quadratic"
 
@@ -84,7 +83,7 @@ def _derivation(steps, *, start, target, facts, unknowns=(), name, reaches):
 @pytest.mark.question("q1", points=1)
 def test_q1_w_star(student):
     """w_star: the minimiser of L, a 2-tuple"""
-    _equivalent_or_diagnose(answer(student, "w_star"), ("0", "0"), [], name="w_star")
+    _equivalent_or_diagnose(student["w_star"], ("0", "0"), [], name="w_star")
 
 
 # ------------------------------------------------------------------------------ q2
@@ -92,7 +91,7 @@ def test_q1_w_star(student):
 def test_q2_rho1(student):
     """rho1: the factor one step multiplies w1 by, in a, b, eta"""
     _equivalent_or_diagnose(
-        answer(student, "rho1"),
+        student["rho1"],
         "1 - eta*a",
         [
             (
@@ -112,7 +111,7 @@ def test_q2_rho1(student):
 def test_q2_rho2(student):
     """rho2: the factor one step multiplies w2 by, in a, b, eta"""
     _equivalent_or_diagnose(
-        answer(student, "rho2"),
+        student["rho2"],
         "1 - eta*b",
         [
             (
@@ -129,7 +128,7 @@ def test_q2_rho2(student):
 def test_q2_derivation_rho1(student):
     """derivation_rho1: steps from the update rule w1_next = w1 - eta*dL_dw1 to w1_next = rho1*w1"""
     _derivation(
-        answer(student, "derivation_rho1"),
+        student["derivation_rho1"],
         start="w1_next = w1 - eta*dL_dw1",
         target="w1_next = (1 - eta*a)*w1",
         facts={"dL_dw1": "a*w1"},
@@ -143,7 +142,7 @@ def test_q2_derivation_rho1(student):
 def test_q3_eta_max(student):
     """eta_max: the supremum of the steps that converge, in a and b"""
     _equivalent_or_diagnose(
-        answer(student, "eta_max"),
+        student["eta_max"],
         "Min(2/a, 2/b)",
         [
             (
@@ -176,7 +175,7 @@ def test_q3_eta_max(student):
 def test_q3_derivation_eta_max(student):
     """derivation_eta_max: steps from rho1 = -1 to the step eta at which it happens"""
     _derivation(
-        answer(student, "derivation_eta_max"),
+        student["derivation_eta_max"],
         start="rho1 = -1",
         target="eta = 2/a",
         facts={"rho1": "1 - eta*a"},
@@ -191,7 +190,7 @@ def test_q3_derivation_eta_max(student):
 def test_q4_eta_opt(student):
     """eta_opt: the step that minimises max(|rho1|, |rho2|)"""
     _equivalent_or_diagnose(
-        answer(student, "eta_opt"),
+        student["eta_opt"],
         "2/(a + b)",
         [
             (
@@ -218,7 +217,7 @@ def test_q4_eta_opt(student):
 def test_q4_rate_opt(student):
     """rate_opt: the contraction per step at eta_opt, for a >= b"""
     _equivalent_or_diagnose(
-        answer(student, "rate_opt"),
+        student["rate_opt"],
         "(a - b)/(a + b)",
         [
             (
@@ -237,7 +236,7 @@ def test_q4_rate_opt(student):
 def test_q4_derivation_eta_opt(student):
     """derivation_eta_opt: steps from rho2 = -rho1 to eta = eta_opt"""
     _derivation(
-        answer(student, "derivation_eta_opt"),
+        student["derivation_eta_opt"],
         start="rho2 = -rho1",
         target="eta = 2/(a + b)",
         facts={"rho1": "1 - eta*a", "rho2": "1 - eta*b"},
@@ -251,7 +250,7 @@ def test_q4_derivation_eta_opt(student):
 def test_q4_derivation_rate_opt(student):
     """derivation_rate_opt: steps from rate = 1 - eta_opt*b to the rate in a and b"""
     _derivation(
-        answer(student, "derivation_rate_opt"),
+        student["derivation_rate_opt"],
         start="rate = 1 - eta_opt*b",
         target="rate = (a - b)/(a + b)",
         facts={"eta_opt": "2/(a + b)"},

@@ -8,20 +8,7 @@ from typing import Any
 import sympy
 
 from autograder.checks import assert_equivalent
-from autograder.errors import BadReturn, CheckFailed, NotAttempted
-
-
-def answer(student: Any, name: str) -> Any:
-    """The module-level answer ``name``; the stub's ``...`` is "not attempted"."""
-    try:
-        value = student[name]
-    except BadReturn as exc:  # the stub's `name = ...` may arrive as an unsupported ellipsis
-        if "ellipsis" in str(exc):
-            raise NotAttempted(f"`{name}` is not attempted yet (it is still `...`)") from None
-        raise
-    if value is Ellipsis:
-        raise NotAttempted(f"`{name}` is not attempted yet (it is still `...`)")
-    return value
+from autograder.errors import CheckFailed
 
 
 def _is(value: Any, expected: Any, symbols: dict[str, sympy.Symbol], **kwargs: Any) -> bool:

@@ -21,7 +21,7 @@ import sympy
 
 from autograder.checks import assert_derivation
 from autograder.errors import CheckFailed
-from autograder.suites.mlp_multiclass.answers import answer, equivalent_or_diagnose
+from autograder.suites.mlp_multiclass.answers import equivalent_or_diagnose
 
 REFERENCE = "autograder.suites.mlp_multiclass.reference"
 
@@ -44,7 +44,7 @@ ONES = ("your dL/db1 is a vector of ones: 1 is dh^a_j/d(b1)_j, one factor of the
 @pytest.mark.question("q5", points=2)
 def test_q5_derivation_db1(student):
     """derivation_db1: from the chain rule dL_db11 = dL_dha1*dha1_db11 to dL/d(b1)_1 in g, W2 and r"""
-    steps = answer(student, "derivation_db1")
+    steps = student["derivation_db1"]
     try:
         assert_derivation(steps, start="dL_db11 = dL_dha1*dha1_db11", target=DB1_TARGET,
                           symbols=SYMBOLS, facts=DB1_FACTS, name="derivation_db1", min_steps=3)
@@ -62,7 +62,7 @@ def test_q5_derivation_db1(student):
 def test_q5_db1_entries(student):
     """db1_entries: (dL/d(b1)_1, dL/d(b1)_2) in g, W2 and r"""
     equivalent_or_diagnose(
-        answer(student, "db1_entries"), DB1_ENTRIES, SYMBOLS,
+        student["db1_entries"], DB1_ENTRIES, SYMBOLS,
         [(("1", "1"), ONES),
          (("g1*W11 + g2*W21", "g1*W12 + g2*W22"), "the ReLU derivative r_j = 1[h^a_j > 0] is missing"),
          (("(g1*W11 + g2*W12)*r1", "(g1*W21 + g2*W22)*r2"),
@@ -75,12 +75,12 @@ def test_q5_db1_entries(student):
 def test_q5_derivation_dW2(student):
     """derivation_dW2: from dL_dW12 = dL_doa1*doa1_dW12 to dL/dW12 in g and h^s"""
     try:
-        assert_derivation(answer(student, "derivation_dW2"), start="dL_dW12 = dL_doa1*doa1_dW12",
+        assert_derivation(student["derivation_dW2"], start="dL_dW12 = dL_doa1*doa1_dW12",
                           target=DW2_TARGET, symbols=SYMBOLS, facts=DW2_FACTS,
                           name="derivation_dW2", min_steps=3)
     except CheckFailed as exc:
         text = str(exc)
-        if "ha2" in str(answer(student, "derivation_dW2")):
+        if "ha2" in str(student["derivation_dW2"]):
             text += ("\nW2 multiplies the ReLU OUTPUT: o^a_1 = W11 hs1 + W12 hs2 + b2_1, so "
                      "do^a_1/dW12 = hs2, not the pre-activation ha2")
         elif "is not the result" in text:
@@ -92,7 +92,7 @@ def test_q5_derivation_dW2(student):
 def test_q5_dW2_entries(student):
     """dW2_entries: (dL/dW11, dL/dW12, dL/dW21, dL/dW22) in g and h^s"""
     equivalent_or_diagnose(
-        answer(student, "dW2_entries"), DW2_ENTRIES, SYMBOLS,
+        student["dW2_entries"], DW2_ENTRIES, SYMBOLS,
         [(("g1*ha1", "g1*ha2", "g2*ha1", "g2*ha2"),
           "you used the pre-activations ha; W2 multiplies the ReLU outputs hs = relu(ha), so "
           "dL/dW_kj = g_k hs_j"),

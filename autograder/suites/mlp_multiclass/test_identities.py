@@ -12,7 +12,7 @@ import pytest
 import sympy
 
 from autograder.errors import CheckFailed
-from autograder.suites.mlp_multiclass.answers import answer, equivalent_or_diagnose
+from autograder.suites.mlp_multiclass.answers import equivalent_or_diagnose
 
 REFERENCE = "autograder.suites.mlp_multiclass.reference"
 
@@ -31,7 +31,7 @@ SOFTMAX = (
 def test_q1_sigmoid_via_tanh(student):
     """sigmoid_via_tanh: sigma(x) written with tanh(x/2)"""
     equivalent_or_diagnose(
-        answer(student, "sigmoid_via_tanh"), "(tanh(x/2) + 1)/2", X,
+        student["sigmoid_via_tanh"], "(tanh(x/2) + 1)/2", X,
         [("(tanh(x) + 1)/2", "the tanh must be of x/2: (tanh(x) + 1)/2 is sigma(2x)"),
          ("(1 - tanh(x/2))/2", "that is sigma(-x) = 1 - sigma(x): check the sign of the tanh")],
         name="sigmoid_via_tanh", extra_functions=("softplus",))
@@ -40,7 +40,7 @@ def test_q1_sigmoid_via_tanh(student):
 @pytest.mark.question("q1", points=3)
 def test_q1_log_sigmoid(student):
     """log_sigmoid: log sigma(x) = -log(1 + e^-x) = -softplus(-x)"""
-    value = answer(student, "log_sigmoid")
+    value = student["log_sigmoid"]
     if re.search(r"softmax", str(value), flags=re.IGNORECASE):
         raise CheckFailed(f"log_sigmoid: your answer {str(value)[:80]} is not log sigma(x). {SOFTMAX}")
     equivalent_or_diagnose(
@@ -56,7 +56,7 @@ def test_q1_log_sigmoid(student):
 def test_q1_dsigmoid_in_s(student):
     """dsigmoid_in_s: sigma'(x) in s = sigma(x)"""
     equivalent_or_diagnose(
-        answer(student, "dsigmoid_in_s"), "s*(1 - s)", S,
+        student["dsigmoid_in_s"], "s*(1 - s)", S,
         [("1 - s**2", "1 - t^2 is the derivative of tanh in t = tanh(x); the sigmoid's is s(1 - s)"),
          ("s*(1 + s)", "check the sign: sigma' = e^-x/(1 + e^-x)^2 = sigma(x)(1 - sigma(x))")],
         name="dsigmoid_in_s", extra_functions=("sigmoid", "softplus"))
@@ -66,7 +66,7 @@ def test_q1_dsigmoid_in_s(student):
 def test_q1_dtanh_in_t(student):
     """dtanh_in_t: tanh'(x) in t = tanh(x)"""
     equivalent_or_diagnose(
-        answer(student, "dtanh_in_t"), "1 - t**2", T,
+        student["dtanh_in_t"], "1 - t**2", T,
         [("t*(1 - t)", "s(1 - s) is the derivative of the sigmoid; tanh' = 1 - tanh^2"),
          ("1 - tanh(t)**2", "t already is tanh(x): tanh'(x) = 1 - t^2, not 1 - tanh(t)^2"),
          ("1 + t**2", "check the sign: tanh' = sech^2 = 1 - tanh^2")],

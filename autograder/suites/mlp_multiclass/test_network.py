@@ -21,7 +21,7 @@ from autograder.checks import (
     describe_call,
 )
 from autograder.errors import CheckFailed
-from autograder.suites.mlp_multiclass.answers import answer, equivalent_or_diagnose
+from autograder.suites.mlp_multiclass.answers import equivalent_or_diagnose
 from autograder.suites.mlp_multiclass.helpers import FOR_NETWORK, graded
 from autograder.suites.mlp_multiclass.inputs import (
     bprop_mistakes,
@@ -55,7 +55,7 @@ def test_q4_n_params(student, ref, rng):
 def test_q4_n_params_expr(student):
     """n_params_expr: d_h (d + 1) + m (d_h + 1) in the symbols d, d_h, m"""
     equivalent_or_diagnose(
-        answer(student, "n_params_expr"), "d_h*(d + 1) + m*(d_h + 1)", SIZES,
+        student["n_params_expr"], "d_h*(d + 1) + m*(d_h + 1)", SIZES,
         [("d_h*d + m*d_h", "the biases are missing: b1 has d_h entries and b2 has m"),
          ("d*d_h + d_h*m + d + m", "W1 is d_h x d, b1 has d_h entries (one per hidden unit), "
           "W2 is m x d_h and b2 has m entries")],

@@ -36,7 +36,7 @@ from autograder.checks import (
     describe_call,
 )
 from autograder.errors import CheckFailed
-from autograder.suites.sigmoid_mlp.inputs import answer, equivalent
+from autograder.suites.sigmoid_mlp.inputs import equivalent
 
 REFERENCE = "mlhw_ref.sigmoid_mlp"
 
@@ -80,7 +80,7 @@ def test_q3_he_std(student, ref, rng):
 @pytest.mark.question("q3", points=2)
 def test_q3_sigma_sq(student):
     """sigma_sq, the He weight variance as a formula in n, is 2/n"""
-    value = answer(student, "sigma_sq")
+    value = student["sigma_sq"]
     if equivalent(value, "sqrt(2/n)", {"n": N_SYMBOL}):
         raise CheckFailed("sigma_sq: you wrote sqrt(2/n), the standard deviation; sigma_sq is the "
                           "VARIANCE of the weights (the square of he_std)")
@@ -90,7 +90,7 @@ def test_q3_sigma_sq(student):
 @pytest.mark.question("q3", points=1)
 def test_q3_relu_second_moment(student):
     """relu_second_moment, E[h^2] for h = max(0, a) with a symmetric around 0, is Var_a/2"""
-    value = answer(student, "relu_second_moment")
+    value = student["relu_second_moment"]
     symbols = {"Var_a": DERIVATION_SYMBOLS["Var_a"]}
     if equivalent(value, "Var_a", symbols):
         raise CheckFailed("relu_second_moment: Var_a is E[a^2]; the ReLU sets the negative half of a "
@@ -105,7 +105,7 @@ def test_q3_relu_second_moment(student):
 def test_q3_derivation_var_z(student):
     """derivation_var_z: each step follows from the one before, from Var_z = E_z2 - E_z**2 to
     Var(z) in n, s and E_h2"""
-    assert_derivation(answer(student, "derivation_var_z"), start="Var_z = E_z2 - E_z**2",
+    assert_derivation(student["derivation_var_z"], start="Var_z = E_z2 - E_z**2",
                       target="Var_z = n*s**2*E_h2", symbols=DERIVATION_SYMBOLS,
                       assumptions=DERIVATION_ASSUMPTIONS, facts=VAR_Z_RULES, name="derivation_var_z")
 
@@ -114,7 +114,7 @@ def test_q3_derivation_var_z(student):
 def test_q3_derivation_sigma_sq(student):
     """derivation_sigma_sq: each step follows from the one before, from Var_z = Var_a to the
     weight variance s**2"""
-    steps = answer(student, "derivation_sigma_sq")
+    steps = student["derivation_sigma_sq"]
     assert_derivation(steps, start="Var_z = Var_a", target="s**2 = 2/n", symbols=DERIVATION_SYMBOLS,
                       assumptions=DERIVATION_ASSUMPTIONS, facts=SIGMA_SQ_FACTS, unknowns=["s"],
                       name="derivation_sigma_sq")

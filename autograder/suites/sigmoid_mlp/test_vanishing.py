@@ -16,7 +16,6 @@ from autograder.checks.figures import _get, _xy
 from autograder.errors import CheckFailed
 from autograder.lending import graded_with_lent, stubs_as_failures
 from autograder.suites.sigmoid_mlp.inputs import (
-    answer,
     backward_variant,
     equivalent,
     network,
@@ -95,7 +94,7 @@ def test_q5_plot_grad_norms(student, rng):
 @pytest.mark.question("q6", points=5)
 def test_q6_max_dsigmoid(student):
     """max_dsigmoid, the largest value of sigma'(x), is 1/4"""
-    value = answer(student, "max_dsigmoid")
+    value = student["max_dsigmoid"]
     if equivalent(value, "1/2", {}):
         raise CheckFailed("max_dsigmoid: 1/2 is sigma(0), the value of the sigmoid; the question asks "
                           "for the largest value of its derivative sigma'(x) = sigma(x)(1 - sigma(x))")
@@ -105,7 +104,7 @@ def test_q6_max_dsigmoid(student):
 @pytest.mark.question("q6", points=5)
 def test_q6_contraction(student):
     """contraction, the per-layer bound when W's eigenvalues are below 4 - eps, is (4 - eps)/4"""
-    assert_equivalent(answer(student, "contraction"), "(4 - eps)/4", {"eps": EPS}, name="contraction")
+    assert_equivalent(student["contraction"], "(4 - eps)/4", {"eps": EPS}, name="contraction")
 
 
 # ------------------------------------------------------------------------------------ q7
@@ -120,7 +119,7 @@ CHOICES = {
 @pytest.mark.question("q7", points=5)
 def test_q7_all_four_choices_right(student):
     """the four yes/no answers of question 7 are all right (all or nothing: guessing does not pay)"""
-    answers = {name: answer(student, name) for name in CHOICES}
+    answers = {name: student[name] for name in CHOICES}
     wrong = []
     for name, value in answers.items():
         try:
