@@ -128,11 +128,13 @@ def _serve(conn: Any, work: Callable[..., Any]) -> None:
 
 
 def grade_one(path: str, assignment: str, sandbox: SandboxConfig, seed: int | None,
-               refused: str = "") -> tuple[dict | None, list[str], str]:
-    """Grade one file; returns (result as a dict, instructor log, grader failure or "")."""
+               refused: str = "", questions: frozenset[str] | None = None
+               ) -> tuple[dict | None, list[str], str]:
+    """Grade one file (only ``questions``' tests when given); returns (result as a dict,
+    instructor log, grader failure or "")."""
     from autograder.runner import GradeOptions, GraderError, grade_submission
 
-    options = GradeOptions(sandbox=sandbox, seed=seed)
+    options = GradeOptions(sandbox=sandbox, seed=seed, questions=questions)
     try:
         return grade_submission(path, assignment, options, refused=refused).to_dict(), options.log, ""
     except GraderError:

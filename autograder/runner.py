@@ -56,6 +56,7 @@ class GradeOptions:
     log: list[str] = field(default_factory=list)  # instructor-only details (tracebacks)
     force: bool = False  # grade a notebook that names another assignment all the same
     profile: list[TestTiming] | None = None  # filled with each test's timing when a list
+    questions: frozenset[str] | None = None  # grade only these questions' tests (all: None)
 
 
 def wrong_assignment(name: str, named: str, assignment: str) -> str:
@@ -120,7 +121,7 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
             student: Any = StudentProxy(worker)
         else:
             student = _Unloadable(broken)
-        plugin = GradingPlugin(student, seed, options.log)
+        plugin = GradingPlugin(student, seed, options.log, options.questions)
         _run_pytest(folder, plugin, seed)
         if options.profile is not None:
             options.profile.extend(plugin.profile())
@@ -212,11 +213,18 @@ class _Unloadable:
         raise StudentError(f"not graded: {self._reason}")
 
 
+def _question_of(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("question")
+    return marker.args[0] if marker is not None and marker.args else None
+
+
 class GradingPlugin:
     """pytest plugin: fixtures for suites and collection of per-test results."""
 
-    def __init__(self, student: Any, seed: int, log: list[str]) -> None:
+    def __init__(self, student: Any, seed: int, log: list[str],
+                 questions: frozenset[str] | None = None) -> None:
         self._student = student
+        self._questions = questions
         self.seed = seed
         self.log = log
         self.watch = Stopwatch()
@@ -244,7 +252,11 @@ class GradingPlugin:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid}: {str(report.longrepr)[-1500:]}")
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if self._questions is not None:
+            dropped = [it for it in items if _question_of(it) not in self._questions]
+            items[:] = [it for it in items if _question_of(it) in self._questions]
+            config.hook.pytest_deselected(items=dropped)
         counters: dict[str, int] = {}
         for item in items:
             marker = item.get_closest_marker("question")

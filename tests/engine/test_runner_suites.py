@@ -64,3 +64,15 @@ def test_hypothesis_finds_a_wrong_submission(suite):
     score, drawn = grade(suite, "def square(x):\n    return x * abs(x)\n", seed=7)
     assert score == 0
     assert any(int(x) < 0 for x in drawn)
+
+
+def test_only_the_chosen_questions_tests_run(suite):
+    (suite / "test_more.py").write_text(
+        "import pytest\n\n\n@pytest.mark.question('q2', points=3)\n"
+        "def test_cube(student):\n    assert student.square(2) ** 1.5 == 8\n")
+    sub = suite.parent.parent / "sub.py"
+    sub.write_text("def square(x):\n    return x * x\n")
+    every = grade_submission(sub, suite.name, GradeOptions(seed=1))
+    assert [q.question for q in every.questions()] == ["q1", "q2"]
+    only = grade_submission(sub, suite.name, GradeOptions(seed=1, questions=frozenset({"q2"})))
+    assert [(t.question, t.score) for t in only.tests] == [("q2", 3.0)]
