@@ -87,17 +87,30 @@ def grade_mutants(source: Source, mutants: list[Mutant], *, jobs: int = 2, seed:
                   ) -> Iterator[tuple[str, object]]:
     """Grade the solution (unless ``baseline`` is given: each question's full marks, say)
     and every mutant; yields ``("baseline", scores)`` first, then ``("mutant", Outcome)`` as
-    each is graded."""
+    each is graded.
+
+    A mutant is first graded on its own question's tests only: most are killed there, and
+    the rest of the suite is run only for those that keep their marks (to tell a knock-on
+    from a survivor) — so a killed mutant's ``lost`` names its own question alone."""
     sandbox = sandbox or SandboxConfig()
     equivalent = load_equivalent(source.name) if equivalent is None else equivalent
     with tempfile.TemporaryDirectory(prefix="mlhw-mutants-") as tmp:
-        def task(mutant: Mutant | None) -> tuple[tuple, tuple]:
+        def task(mutant: Mutant | None, own_question_only: bool = False) -> tuple[tuple, tuple]:
             name = mutant.id if mutant else "solution"
             path = Path(tmp) / f"{name}.ipynb"
-            nbformat.write(mutant_notebook(source, mutant), path)
-            return (str(path), source.name, sandbox, seed, ""), (Task(name), "")
+            if not path.exists():
+                nbformat.write(mutant_notebook(source, mutant), path)
+            questions = frozenset({mutant.question}) if mutant and own_question_only else None
+            return (str(path), source.name, sandbox, seed, "", questions), (Task(name), "")
 
         by_id = {m.id: m for m in mutants}
+
+        def verdict(key: Task, outcome: object) -> Outcome:
+            mutant, result = by_id[key.student], _result(outcome)
+            if isinstance(result, str):
+                return Outcome(mutant, "error", {}, result)
+            return classify(mutant, question_scores(result), baseline, equivalent)
+
         with GradingProcesses(max(1, jobs)) as processes:
             if baseline is None:
                 (_, _, outcome), = processes.map([task(None)])
@@ -106,13 +119,15 @@ def grade_mutants(source: Source, mutants: list[Mutant], *, jobs: int = 2, seed:
                     raise RuntimeError(f"the solution of {source.name} could not be graded: {result}")
                 baseline = question_scores(result)
             yield "baseline", baseline
-            for key, _, outcome in processes.map([task(m) for m in mutants]):
-                mutant = by_id[key.student]
-                result = _result(outcome)
-                if isinstance(result, str):
-                    yield "mutant", Outcome(mutant, "error", {}, result)
+            kept_marks = []
+            for key, _, outcome in processes.map([task(m, own_question_only=True) for m in mutants]):
+                first = verdict(key, outcome)
+                if first.status in ("killed", "error"):
+                    yield "mutant", first
                 else:
-                    yield "mutant", classify(mutant, question_scores(result), baseline, equivalent)
+                    kept_marks.append(first.mutant)
+            for key, _, outcome in processes.map([task(m) for m in kept_marks]):
+                yield "mutant", verdict(key, outcome)
 
 
 def _result(outcome: object) -> dict | str:
