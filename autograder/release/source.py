@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -391,3 +392,14 @@ __all__ = [
     "written_question_text",
     "write_notebook",
 ]
+
+
+def fill_with_solutions(source: Source, nb: Any, is_solution_cell: Callable[[Any], bool]) -> None:
+    """Put the worked solution into each solution cell of a tool's student notebook (in
+    order; ValueError when the counts differ): the filled notebook tests and benchmarks grade."""
+    solutions = [sc for sc in source.cells if sc.cell.cell_type == "code" and (sc.regions or sc.answers)]
+    cells = [c for c in nb.cells if is_solution_cell(c)]
+    if len(cells) != len(solutions):
+        raise ValueError(f"{len(cells)} solution cells in the notebook, {len(solutions)} in the source")
+    for cell, sc in zip(cells, solutions, strict=True):
+        cell.source = solution_source(sc.source)

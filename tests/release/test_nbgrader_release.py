@@ -17,7 +17,11 @@ import nbformat
 import pytest
 
 from autograder.release.nbgrader import _split, solution_code, source_notebook
-from autograder.release.source import load_source, solution_lines, solution_source
+from autograder.release.source import (
+    fill_with_solutions,
+    load_source,
+    solution_lines,
+)
 from autograder.runner import available_assignments
 from autograder.submission import load_submission
 
@@ -68,17 +72,6 @@ def test_points_are_split_over_the_public_tests():
 
 
 # --------------------------------------------------------------------------- the real tool
-def fill_with_solutions(source, nb, is_solution_cell) -> None:
-    """Put the source's solution into each solution cell of a tool's student notebook."""
-    solutions = [
-        sc for sc in source.cells if sc.cell.cell_type == "code" and (sc.regions or sc.answers)
-    ]
-    cells = [c for c in nb.cells if is_solution_cell(c)]
-    assert len(cells) == len(solutions)
-    for cell, sc in zip(cells, solutions, strict=True):
-        cell.source = solution_source(sc.source)
-
-
 def execute(nb, cwd: Path) -> None:
     """Run a notebook top to bottom in the venv's python3 kernel, errors kept as outputs."""
     from nbclient import NotebookClient

@@ -18,7 +18,12 @@ import pytest
 
 from autograder.release.common import unlock_answer_cells
 from autograder.release.otter import master_code, master_notebook, read_public_tests
-from autograder.release.source import WRITTEN_PROMPT, load_source, solution_lines, solution_source
+from autograder.release.source import (
+    WRITTEN_PROMPT,
+    fill_with_solutions,
+    load_source,
+    solution_lines,
+)
 from autograder.runner import available_assignments
 from autograder.submission import load_submission, resolve_submission
 
@@ -103,17 +108,6 @@ def test_public_tests_are_carried_without_the_question_decorator():
 
 
 # --------------------------------------------------------------------------- the real tool
-def fill_with_solutions(source, nb, is_solution_cell) -> None:
-    """Put the source's solution into each solution cell of a tool's student notebook."""
-    solutions = [
-        sc for sc in source.cells if sc.cell.cell_type == "code" and (sc.regions or sc.answers)
-    ]
-    cells = [c for c in nb.cells if is_solution_cell(c)]
-    assert len(cells) == len(solutions)
-    for cell, sc in zip(cells, solutions):
-        cell.source = solution_source(sc.source)
-
-
 def execute(nb, cwd: Path):
     """Run a notebook top to bottom; returns the error outputs (ename, evalue)."""
     from nbclient import NotebookClient
