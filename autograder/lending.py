@@ -20,7 +20,14 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from autograder.errors import CheckFailed, NotAttempted, StudentException, StudentTimeout
+from autograder.errors import (
+    BadReturn,
+    CheckFailed,
+    NotAttempted,
+    StudentCrashed,
+    StudentException,
+    StudentTimeout,
+)
 from autograder.feedback import note
 from autograder.proxy import StudentProxy
 
@@ -156,9 +163,13 @@ def stubs_as_failures(check: Callable[[Any], T], helpers: Iterable[str]) -> Call
     return wrapped
 
 
+# Failures that kill or stop the worker: a second run repeats them unless a helper is to blame.
+HARD_FAILURES = (StudentTimeout, StudentCrashed, BadReturn)
+
+
 def graded_with_lent(student: Any, ref: Any, lend: Mapping[str, str],
                      check: Callable[[Any], T], *, function: str = "your code",
-                     retry_timeouts: Callable[[], bool] | None = None,
+                     retry_hard_failures: Callable[[], bool] | None = None,
                      view: Callable[[StudentProxy, Any, dict[str, str]], Any] | None = None
                      ) -> T:
     """``check(student)``; after a failed check or an exception in the student's code, the
@@ -166,15 +177,17 @@ def graded_with_lent(student: Any, ref: Any, lend: Mapping[str, str],
     lent from ``ref``. If that passes, the test passes with a note naming the question
     where the points are lost; otherwise the student's own failure is reported.
 
-    Timeouts and crashes are not retried (a second run would only repeat them), except a
-    timeout when ``retry_timeouts()`` says so (e.g. a helper is known to be wrong: a loop
-    waiting on a wrong ``converges`` never ends). ``view(student, ref, lendable)`` makes
+    A timeout, a crash or a broken reply is retried only when ``retry_hard_failures()`` says
+    so — by default when ``lend`` is a `HelpersToLend` whose probe found a wrong helper (a
+    loop waiting on a wrong ``converges`` never ends; a helper that kills the worker kills
+    its callers) — since otherwise a second run would only repeat it. ``view(student, ref, lendable)`` makes
     the lending view (default `LendingView`; it must list the names it lent in ``used``).
     """
     try:
         return check(student)
-    except (AssertionError, StudentException, StudentTimeout) as own_failure:
-        if isinstance(own_failure, StudentTimeout) and not (retry_timeouts and retry_timeouts()):
+    except (AssertionError, StudentException, *HARD_FAILURES) as own_failure:
+        retry = retry_hard_failures or (lend.any_wrong if isinstance(lend, HelpersToLend) else None)
+        if isinstance(own_failure, HARD_FAILURES) and not (retry and retry()):
             raise
         if not isinstance(student, StudentProxy):
             raise

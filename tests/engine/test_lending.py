@@ -19,8 +19,8 @@ def helper(x):
 SUITE = '''
 import pytest
 
-from autograder.errors import CheckFailed
-from autograder.lending import graded_with_lent
+from autograder.errors import CheckFailed, StudentError
+from autograder.lending import HelpersToLend, graded_with_lent
 
 REFERENCE = "lending_reference"
 
@@ -41,6 +41,20 @@ def _outer_is_right(s):
 def test_outer(student, ref):
     """outer(x) is helper(x) + 1"""
     graded_with_lent(student, ref, {"helper": "q1"}, _outer_is_right, function="your outer")
+
+
+def _helper_wrong(student):
+    try:
+        return student.helper(2.0) != 6.0
+    except StudentError:
+        return True
+
+
+@pytest.mark.question("q3", points=3)
+def test_outer_probed(student, ref):
+    """outer(x) again, lending only a helper a probe finds wrong"""
+    lend = HelpersToLend(student, {"helper": "q1"}, lambda name: _helper_wrong(student))
+    graded_with_lent(student, ref, lend, _outer_is_right, function="your outer")
 '''
 
 CASES = {
@@ -62,6 +76,9 @@ CASES = {
     # outer raises because of the helper: lending rescues it
     "helper_raises": ("def helper(x):\n    raise ValueError('oops')\n\n"
                       "def outer(x):\n    return helper(x) + 1\n", {"q1": 0, "q2": 3}),
+    # the helper kills the worker: retried only where a probe has found the helper wrong
+    "helper_exits": ("import os\n\ndef helper(x):\n    os._exit(3)\n\n"
+                     "def outer(x):\n    return helper(x) + 1\n", {"q1": 0, "q2": 0, "q3": 3}),
 }
 
 
@@ -82,6 +99,7 @@ def suite(tmp_path, monkeypatch):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_mistake_costs_only_its_own_question(suite, case):
     source, expected = CASES[case]
+    expected = {"q3": expected["q2"], **expected}  # q3 is q2 graded with a probe
     path = suite / f"{case}.py"
     path.write_text(textwrap.dedent(source))
     result = grade_submission(path, "lending", GradeOptions(
@@ -92,7 +110,7 @@ def test_a_mistake_costs_only_its_own_question(suite, case):
         assert outer.status is Status.PASSED
         assert "your outer is right when given a correct `helper`" in outer.output
         assert "the loss of points is in q1" in outer.output
-    elif not expected["q2"]:
+    elif not expected["q2"] and case != "helper_exits":
         assert "outer(2) is not 7" in outer.output
 
 

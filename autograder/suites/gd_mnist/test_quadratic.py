@@ -61,17 +61,11 @@ def _wrong(student, ref, name):
 
 def _lent(student, ref, graded, check):
     """``check`` on the student's code, then with the other questions' functions lent: the
-    wrong ones, or all of them when none is wrong (a timeout is retried only when one is)."""
+    wrong ones, or all of them when none is wrong (a timeout or crash is retried only when one is)."""
     others = {name: q for name, q in HELPERS.items() if name != graded}
     helpers = HelpersToLend(student, others, lambda name: _wrong(student, ref, name))
-    return graded_with_lent(
-        student,
-        ref,
-        helpers,
-        stubs_as_failures(check, others),
-        function=f"your {graded}",
-        retry_timeouts=helpers.any_wrong,
-    )
+    return graded_with_lent(student, ref, helpers, stubs_as_failures(check, others),
+                            function=f"your {graded}")
 
 
 # ------------------------------------------------------------------------------ q1
