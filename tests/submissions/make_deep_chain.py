@@ -349,6 +349,31 @@ def chain_gradients(h, g):
         s.connect(host)  # must fail inside the sandbox
     return np.zeros(len(g)), np.zeros(len(g))
 '''},
+    # the grader's own side (callbacks, replies): every attack costs the attacked question only
+    "hostile_forged_reply": {"forward": FORWARD.replace("    return u, h", '''    import os, sys
+    resp, seq, frame = None, None, sys._getframe()
+    while frame is not None:  # the reply channel and the request's number, from the frames
+        resp = frame.f_globals.get("_RESP", resp)
+        for value in list(frame.f_locals.values()):
+            if isinstance(value, dict) and value.get("op") == "call" and "seq" in value:
+                seq = value["seq"]
+        frame = frame.f_back
+    body = b'{"op":"return","seq":%d,"blobs":[],"value":null,"junk":[' % seq
+    body += b"[]," * (48 * 2**20 // 3) + b"[]]}"
+    os.write(resp, (4 + len(body)).to_bytes(4, "little") + len(body).to_bytes(4, "little"))
+    view = memoryview(body)
+    while view:
+        view = view[os.write(resp, view):]
+    return u, h''')},
+    "hostile_busy_callback": {"two_layer": TWO_LAYER.replace(
+        "    G1 = dphi(U1) * (G2 @ W2.T)",
+        "    for _ in range(10**6):  # keep the grader busy in its own function\n"
+        "        phi(U1)\n    G1 = dphi(U1) * (G2 @ W2.T)")},
+    "hostile_callback_keywords": {"two_layer": TWO_LAYER.replace(
+        "dphi(U1)", "dphi(U1, where=U1 > 0)")},
+    "hostile_callback_huge_argument": {"two_layer": TWO_LAYER.replace(
+        "    G1 = dphi(U1) * (G2 @ W2.T)",
+        "    phi(np.ones((9000, 1)))\n    G1 = dphi(U1) * (G2 @ W2.T)")},
 }
 
 EXTRA_FIRST = {
