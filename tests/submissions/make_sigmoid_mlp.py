@@ -249,6 +249,13 @@ def backward(params, X, y):
     "mistake_he_sqrt": {"init": INIT.replace("sigma_sq = 2 / n", "sigma_sq = sp.sqrt(2 / n)")},
     # a training-loop mistake: the grader's reference `backward` cannot rescue it
     "mistake_train_ascent": {"train": TRAIN.replace("params[k] - lr", "params[k] + lr")},
+    # training-loop slips that still learn 0 vs 1 (mutants that once survived q4's accuracy
+    # tests): the exact-steps test catches them
+    "mistake_train_skips_first_row": {"train": TRAIN.replace("range(0, n, batch_size)",
+                                                             "range(1, n, batch_size)")},
+    "mistake_train_batch_one_short": {"train": TRAIN.replace("order[start:start + batch_size]",
+                                                             "order[start:start + batch_size - 1]")},
+    "mistake_train_half_step": {"train": TRAIN.replace("/ len(batch)", "/ (2 * len(batch))")},
     # backward by central finite differences of loss (no backprop): right values, loses q2;
     # train is graded with the reference's backward (a training with this one takes hours)
     "mistake_finite_differences": {"backward": '''

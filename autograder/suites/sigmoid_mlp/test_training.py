@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from autograder.checks import describe_call
+from autograder.checks import assert_close, describe_call
 from autograder.errors import CheckFailed, StudentError
 from autograder.lending import LendingView, graded_with_lent, stubs_as_failures
 from autograder.suites.sigmoid_mlp.calls import assert_backpropagation
@@ -67,11 +67,16 @@ def _helper_is_wrong(student, ref, rng, name):
 
 def _init_params_plausible(student, rng):
     """Right keys and shapes, zero biases, every weight layer's std within a factor 1.5 of
-    He's (a mistake that small does not stop training)."""
+    He's (a mistake that small does not stop training), and the same draw from the same seed
+    (train's exact-steps test relies on it)."""
     sizes = [200, 40, 400, 1]  # 400 output weights: their std is known to about 4%
-    params = student.init_params(list(sizes), np.random.default_rng(int(rng.integers(2**32))))
+    seed = int(rng.integers(2**32))
+    params = student.init_params(list(sizes), np.random.default_rng(seed))
+    again = student.init_params(list(sizes), np.random.default_rng(seed))
     reference = network(rng, sizes)  # the keys and shapes expected
     if not isinstance(params, dict) or set(params) != set(reference):
+        return False
+    if not isinstance(again, dict) or any(not np.array_equal(params[k], again.get(k)) for k in params):
         return False
     for key, value in reference.items():
         got = np.asarray(params[key], dtype=float)
@@ -175,14 +180,75 @@ def _train_once(s, ref, rng, sizes, epochs):
     return accuracy, called
 
 
-@pytest.mark.question("q4", points=14)
+def _sgd_steps(ref, params, batches, lr, per_mean):
+    """params after one SGD step per batch of (X, y), on the batch mean or the batch sum."""
+    for X, y in batches:
+        grads = ref.backward(params, X, y)
+        scale = lr / len(y) if per_mean else lr
+        params = {k: np.asarray(v, dtype=float) - scale * np.asarray(grads[k], dtype=float)
+                  for k, v in params.items()}
+    return params
+
+
+def _check_steps(s, ref, X, y, sizes, batch_size, epochs, seed, batches_per_epoch, what):
+    """train's result against the exact SGD steps from its own start (the same call with
+    lr = 0 draws the same random numbers, so it returns the initial parameters)."""
+    start = s.train(X, y, list(sizes), 0.0, batch_size, epochs, np.random.default_rng(seed))
+    got = s.train(X, y, list(sizes), LR_STEPS, batch_size, epochs, np.random.default_rng(seed))
+    called = describe_call("train", {"X": X, "y": y, "sizes": sizes, "lr": LR_STEPS,
+                                     "batch_size": batch_size, "epochs": epochs})
+    if not isinstance(start, dict) or not isinstance(got, dict) or set(got) != set(start):
+        raise CheckFailed(f"train must return the params dict with the keys of init_params\n  called: {called}")
+    start = {k: np.asarray(v, dtype=float) for k, v in start.items()}
+    failures = []
+    for per_mean in (True, False):  # lr on the batch mean (the convention) or on the batch sum
+        want = _sgd_steps(ref, start, batches_per_epoch * epochs, LR_STEPS, per_mean)
+        try:
+            for key in want:
+                assert_close(np.asarray(got[key], dtype=float).reshape(np.shape(want[key])), want[key],
+                             rtol=1e-4, atol=1e-6, name=f"params[{key!r}]", called=called)
+            return
+        except (CheckFailed, ValueError) as exc:
+            failures.append(str(exc))
+    raise CheckFailed(f"{what}: train's parameters are not those of the SGD steps from its "
+                      f"own initial parameters (lr times the batch-mean gradient, one step per "
+                      f"batch, every row once per epoch):\n{failures[0]}")
+
+
+LR_STEPS = 0.5
+
+
+@pytest.mark.question("q4", points=6)
+def test_q4_train_takes_exact_sgd_steps(student, ref, rng):
+    """train's updates: one full batch of 6 distinct rows twice, then 2 batches of 4 equal rows"""
+    D, H = int(rng.integers(3, 6)), int(rng.integers(3, 6))
+    sizes = [D, H, H, 1]
+    X = rng.normal(0.0, 1.0, size=(6, D))
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0])
+    row, label = rng.normal(0.0, 1.0, size=(1, D)), np.array([1.0])
+    equal_X, equal_y = np.repeat(row, 8, axis=0), np.repeat(label, 8)
+    lend = {name: q for name, q in HELPERS.items() if _helper_is_wrong(student, ref, rng, name)}
+    seed = int(rng.integers(2**32))
+
+    def check(s):
+        # batch_size = N: each epoch is one step on every row, whatever the order
+        _check_steps(s, ref, X, y, sizes, 6, 2, seed, [(X, y)],
+                     "2 epochs with batch_size 6 on 6 rows (one full-batch step each)")
+        # equal rows: any order gives the same batches; 8 rows in batches of 4 are two steps
+        _check_steps(s, ref, equal_X, equal_y, sizes, 4, 1, seed, [(equal_X[:4], equal_y[:4])] * 2,
+                     "1 epoch with batch_size 4 on 8 equal rows (two steps)")
+
+    graded_with_lent(student, ref, lend, stubs_as_failures(check, HELPERS), function="your train")
+
+
+@pytest.mark.question("q4", points=10)
 def test_q4_train_two_hidden_layers_on_mnist(student, ref, rng):
     """train with sizes [784, H, H, 1] reaches >= 99% test accuracy on MNIST 0 vs 1"""
     H = int(rng.integers(12, 21))
     _train_and_score(student, ref, rng, [784, H, H, 1], epochs=3)
 
 
-@pytest.mark.question("q4", points=6)
+@pytest.mark.question("q4", points=4)
 def test_q4_train_any_number_of_hidden_layers(student, ref, rng):
     """train with one hidden layer, sizes [784, H, 1], also reaches >= 99%"""
     H = int(rng.integers(12, 25))
