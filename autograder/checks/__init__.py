@@ -5,7 +5,7 @@ from .arrays import FLOAT32_RTOL, assert_close, assert_finite, assert_shape, mis
 from .choice import assert_choice
 from .concurrent import alongside
 from .describe import describe_call, describe_value
-from .figures import assert_figure
+from .figures import assert_figure, points_not_drawn
 from .gradients import check_gradient, numerical_gradient, relative_error
 from .mistakes import (
     Mistake,
@@ -70,6 +70,7 @@ __all__ = [
     "mismatch",
     "numerical_gradient",
     "parse_answer",
+    "points_not_drawn",
     "ratio_diagnosis",
     "relative_error",
     "samples_needed_for_std",

@@ -77,6 +77,23 @@ def _has_filled_map(ax: Any) -> bool:
     )
 
 
+def points_not_drawn(fig: FigureLike | Mapping, xy: np.ndarray, atol: float = 1e-5) -> int:
+    """How many rows of the (n, 2) array ``xy`` no scatter or line of the figure draws, to ``atol``."""
+    drawn = [np.column_stack(_xy(line)) for ax in _get(fig, "axes", ()) or ()
+             for line in _get(ax, "lines", ()) or () if _xy(line)[0].size == _xy(line)[1].size]
+    for ax in _get(fig, "axes", ()) or ():
+        for c in _get(ax, "collections", ()) or ():
+            offsets = _get(c, "offsets", None)
+            offsets = np.asarray(offsets if offsets is not None else (), dtype=np.float64)
+            if offsets.ndim == 2 and offsets.shape[1] == 2:
+                drawn.append(offsets)
+    points = np.vstack(drawn) if drawn else np.empty((0, 2))
+    if not len(points):
+        return len(xy)
+    distance = np.abs(xy[:, None, :] - points[None, :, :]).max(axis=2).min(axis=1)
+    return int(np.sum(distance > atol))
+
+
 def _monotone(y: np.ndarray, direction: str) -> int | None:
     """Index of the first step against ``direction`` (None when monotone), with a small
     relative slack for round-off."""

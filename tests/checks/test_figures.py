@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.checks import assert_figure
+from autograder.checks import assert_figure, points_not_drawn
 from autograder.errors import CheckFailed
 
 matplotlib.use("Agg")
@@ -110,3 +110,14 @@ def test_real_matplotlib_figure_through_the_protocol() -> None:
     plt.close(fig)
     assert_figure(data, has_contour=True, min_points=200)
     assert_figure(data, line_length=50, yscale="log", monotone="decreasing")
+
+
+def test_points_not_drawn_counts_the_rows_no_scatter_or_line_shows() -> None:
+    xy = np.random.default_rng(0).normal(size=(30, 2))
+    scatter = {"kind": "PathCollection", "n_offsets": 20, "offsets": xy[:20]}
+    line = {"x": xy[20:25, 0], "y": xy[20:25, 1], "label": ""}
+    fig = {"axes": [{**_axes(collections=[scatter]), "lines": [line]}]}
+    assert points_not_drawn(fig, xy) == 5
+    swapped = {**scatter, "offsets": xy[:, ::-1]}
+    assert points_not_drawn({"axes": [_axes(collections=[swapped])]}, xy) == 30
+    assert points_not_drawn({"axes": []}, xy) == 30

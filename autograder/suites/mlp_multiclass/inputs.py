@@ -13,13 +13,16 @@ from mlhw_ref import multiclass as mc
 
 def activation_input(rng: np.random.Generator) -> np.ndarray:
     """A random array of a random shape (1-D, 2-D or 3-D), entries in [-30, 30] away from 0,
-    with extreme entries (up to |x| = 1e4) mixed in."""
+    with extreme entries (up to |x| = 1e4) and entries inside (-1, 1) of both signs mixed in
+    (a threshold misplaced at 1 instead of 0 shows there)."""
     shape = [(int(rng.integers(5, 12)),), (int(rng.integers(2, 5)), int(rng.integers(5, 8))),
              (2, int(rng.integers(2, 4)), int(rng.integers(3, 6)))][int(rng.integers(3))]
     x = rng.uniform(0.05, 30.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
     flat = x.reshape(-1)
-    extremes = np.array([1e4, -1e4, 800.0, -800.0, 50.0, -50.0])
-    flat[rng.choice(flat.size, size=min(flat.size, len(extremes)), replace=False)] = extremes[: flat.size]
+    extremes = np.array([1e4, -1e4, 800.0, -800.0, 50.0, -50.0])[: max(2, flat.size - 4)]
+    small = rng.uniform(0.05, 0.95, size=2) * np.array([1.0, -1.0])
+    spots = rng.choice(flat.size, size=len(extremes) + 2, replace=False)
+    flat[spots] = np.concatenate([extremes, small])
     return x
 
 

@@ -15,7 +15,7 @@ costs question 5, not also question 7.
 import numpy as np
 import pytest
 
-from autograder.checks import assert_figure, describe_call
+from autograder.checks import assert_figure, describe_call, points_not_drawn
 from autograder.errors import CheckFailed
 from autograder.suites.mlp_multiclass.helpers import FOR_TRAINING, graded
 
@@ -82,7 +82,7 @@ def test_q7_train_separates_the_circles(student, ref, rng):
 
 
 def _history_ok(s, ref, X, y, epochs, seed):
-    _, history, called = _train(s, ref, X, y, 8, 0.3, epochs, 32, seed)
+    params, history, called = _train(s, ref, X, y, 8, 0.3, epochs, 32, seed)
     if not isinstance(history, dict):
         raise CheckFailed(f"history must be a dict with keys {', '.join(KEYS)}\n  called: {called}")
     for key in KEYS:
@@ -101,6 +101,28 @@ def _history_ok(s, ref, X, y, epochs, seed):
             raise CheckFailed(f"history[{key!r}] = {np.round(values, 4).tolist()}: "
                               + ("accuracies are fractions in [0, 1]" if key.endswith("acc")
                                  else "a mean NLL is finite and non-negative") + f"\n  called: {called}")
+    # measured after the last epoch, the two accuracies count the returned params' right
+    # answers in the two parts, which add up to their right answers on all the data
+    a_tr, a_va = float(history["train_acc"][-1]), float(history["valid_acc"][-1])
+    right = round(float(ref.accuracy(params, X, y)) * len(y))
+    if not _some_split_adds_up(right, len(y), a_tr, a_va):
+        raise CheckFailed(
+            f"after the last epoch history says train_acc {a_tr:.4f} and valid_acc {a_va:.4f}, "
+            f"but the params train returned classify {right} of the {len(y)} points right, and "
+            "no split of the data into a training and a validation part gives those two "
+            "fractions: each is the fraction of its part whose largest output is the label, "
+            f"measured after the epoch\n  called: {called}")
+
+
+def _some_split_adds_up(right: int, n: int, a_tr: float, a_va: float) -> bool:
+    """Whether some validation size k makes a_tr (n - k) and a_va k whole counts adding up
+    to ``right``."""
+    for k in range(1, n):
+        c_tr, c_va = a_tr * (n - k), a_va * k
+        if (abs(c_tr - round(c_tr)) < 1e-6 and abs(c_va - round(c_va)) < 1e-6
+                and round(c_tr) + round(c_va) == right):
+            return True
+    return False
 
 
 @pytest.mark.question("q7", points=4)
@@ -122,5 +144,9 @@ def test_q7_plot_decision_boundary(student, ref, rng):
         fig = s.plot_decision_boundary(params, X, y)
         assert_figure(fig, has_contour=True, min_points=len(y),
                       name=f"the figure of {called}")
+        missing = points_not_drawn(fig, X)
+        if missing:
+            raise CheckFailed(f"the figure of {called} does not show {missing} of the {len(X)} "
+                              "points of X where they are: scatter x = X[:, 0] against y = X[:, 1]")
 
     graded(student, ref, FOR_TRAINING, check, "plot_decision_boundary")
