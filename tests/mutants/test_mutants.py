@@ -1,5 +1,6 @@
 """Mutation testing in CI (issue #14): the operators on small code, and a
-FIXED sample of known-killed mutants, two per assignment, graded with the hidden suites.
+FIXED sample of known-killed mutants, one per question that has mutants, graded with the
+hidden suites.
 Each must lose points in its own question: a suite that gets weaker fails the build.
 
 The ids are stable (``generation._mutant_id``); they were seen killed in a full or bounded
@@ -19,12 +20,20 @@ from autograder.mutants.grading import classify, full_marks, run
 from autograder.mutants.operators import apply, sites
 from autograder.release.source import load_source
 
-SAMPLE = {
-    "deep_chain": ["chain_forward.binop.71b97a", "chain_backward.binop.6a6140"],
-    "plsa_em": ["log_likelihood.binop.873adb", "m_step.axis.395c40"],
-    "sigmoid_mlp": ["loss.sign.67ef2f", "backward.axis.1a513e"],
-    "gd_mnist": ["grad_quadratic.index.290051", "feed_forward_sample.sign.4bde53"],
-    "mlp_multiclass": ["loss.sign.86f5fd", "grad_check.binop.734061"],
+SAMPLE = {  # one per question that has mutants
+    "deep_chain": ["chain_forward.binop.71b97a", "chain_backward.binop.6a6140",
+                   "chain_gradients.binop.e1564a", "train_chain.binop.b443f1",
+                   "two_layer_grads.sign.48d8d2", "plot_trace.binop.beb831"],
+    "plsa_em": ["log_likelihood.binop.873adb", "e_step.binop.56685b", "m_step.binop.defd5e",
+                "fit_plsa.binop.8853ac", "top_words.sign.7272eb"],
+    "sigmoid_mlp": ["forward.sibling.cc82cc", "backward.binop.467dac", "he_std.binop.faa455",
+                    "train.index.5c8012"],
+    "gd_mnist": ["grad_quadratic.binop.4ec809", "gd_quadratic.binop.9d02f4",
+                 "converges.binop.0bcc15", "steps_to_tolerance.sign.f9ed54",
+                 "init_weights.binop.2a5679", "feed_forward_sample.sign.4bde53",
+                 "gradients_one_sample.binop.412429"],
+    "mlp_multiclass": ["sigmoid.constant.53a452", "softmax.binop.3a5700", "n_params.binop.862525",
+                       "fprop.binop.8bd7b3", "grad_check.binop.734061", "train.binop.a5b18b"],
 }
 SEED = 1
 
