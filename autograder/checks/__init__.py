@@ -5,7 +5,7 @@ from .arrays import FLOAT32_RTOL, assert_close, assert_finite, assert_shape, mis
 from .choice import assert_choice
 from .concurrent import alongside
 from .describe import describe_call, describe_value
-from .figures import assert_figure, points_not_drawn
+from .figures import assert_class_map, assert_figure, points_not_drawn
 from .gradients import check_gradient, numerical_gradient, relative_error
 from .mistakes import (
     Mistake,
@@ -51,6 +51,7 @@ __all__ = [
     "Mistake",
     "alongside",
     "assert_choice",
+    "assert_class_map",
     "assert_close",
     "assert_close_or_diagnose",
     "assert_derivation",

@@ -9,12 +9,13 @@ used (duck typing), so the checks also run on hand-made data in tests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from ..errors import CheckFailed
+from ..sandboxed.protocol import map_centres
 
 
 class LineData(Protocol):
@@ -92,6 +93,34 @@ def points_not_drawn(fig: FigureLike | Mapping, xy: np.ndarray, atol: float = 1e
         return len(xy)
     distance = np.abs(xy[:, None, :] - points[None, :, :]).max(axis=2).min(axis=1)
     return int(np.sum(distance > atol))
+
+
+def assert_class_map(fig: FigureLike | Mapping, xy: np.ndarray,
+                     classify: Callable[[np.ndarray], np.ndarray], name: str = "the figure",
+                     min_agreement: float = 0.9) -> None:
+    """Some filled contour map of the figure covers every row of ``xy`` and shows, in at least
+    ``min_agreement`` of its cells, the class ``classify`` gives the cell's centre (a class k
+    is shown when it lies in the cell's level interval). A figure whose maps cannot be read
+    (unfilled contours, images, meshes) is not checked."""
+    maps = [m for ax in _get(fig, "axes", ()) or () for c in _get(ax, "collections", ()) or ()
+            if (m := _get(c, "map")) is not None]
+    if not maps:
+        return
+    problems = []
+    for m in maps:
+        extent = np.asarray(_get(m, "extent"), dtype=np.float64)
+        x0, x1, y0, y1 = (float(v) for v in extent)
+        outside = int(np.sum((xy[:, 0] < x0) | (xy[:, 0] > x1) | (xy[:, 1] < y0) | (xy[:, 1] > y1)))
+        k = np.asarray(classify(map_centres(extent)), dtype=np.float64).reshape(-1)
+        lo, hi = (np.asarray(_get(m, key), dtype=np.float64).reshape(-1) for key in ("lo", "hi"))
+        agreement = float(np.mean((lo <= k) & (k <= hi)))
+        if not outside and agreement >= min_agreement:
+            return
+        problems.append(f"a filled map over x in [{x0:.3g}, {x1:.3g}], y in [{y0:.3g}, {y1:.3g}]"
+                        + (f" leaves {outside} of the {len(xy)} points outside it" if outside
+                           else "") + f" and shows the model's class in {agreement:.0%} of it")
+    raise CheckFailed(f"{name}: {'; '.join(problems)}. The map must cover the data and show, "
+                      "at each place, the class the model predicts there (the largest output)")
 
 
 def _monotone(y: np.ndarray, direction: str) -> int | None:

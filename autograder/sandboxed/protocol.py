@@ -43,6 +43,7 @@ __all__ = [
     "CallbackStub",
     "CollectionData",
     "FigureData",
+    "MapData",
     "FrameReader",
     "LineData",
     "ProtocolError",
@@ -63,6 +64,8 @@ MAX_HEADER_BYTES = 512 * 1024
 before it is parsed: parsing costs memory many times the text's size."""
 ALLOWED_KINDS = "biufcUS"  # bool, int, uint, float, complex, str, bytes-str; never object
 RNG_NAMES = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+MAP_CELLS = 32
+"""A filled contour set travels as its level intervals on a MAP_CELLS x MAP_CELLS grid."""
 _U32 = struct.Struct("<I")
 _U16 = struct.Struct("<H")
 _MAX_U32 = 2**32 - 1
@@ -174,12 +177,24 @@ class LineData:
 
 
 @dataclass(frozen=True)
+class MapData:
+    """A filled contour set as a grid of level intervals: ``extent`` (x0, x1, y0, y1), and
+    ``lo``, ``hi`` (MAP_CELLS, MAP_CELLS), the interval each cell centre lies in (NaN: none)."""
+
+    extent: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+@dataclass(frozen=True)
 class CollectionData:
-    """One collection (scatter, contour set, ...): class name and offsets (n_offsets, 2)."""
+    """One collection (scatter, contour set, ...): class name, offsets (n_offsets, 2) and,
+    for a filled contour set, its map."""
 
     kind: str
     n_offsets: int
     offsets: np.ndarray | None
+    map: MapData | None = None
 
 
 @dataclass(frozen=True)
@@ -379,9 +394,12 @@ class _Encoder:
                 except Exception:
                     offsets = None
                 n = int(offsets.shape[0]) if offsets is not None and offsets.ndim else 0
+                filled = _filled_map(c) if contour_type and _isinstance(c, contour_type) else None
                 collections.append({
                     "kind": _type(c).__name__, "n_offsets": n,
                     "offsets": None if offsets is None else self.enc(offsets, where, depth),
+                    "map": None if filled is None else
+                    {k: self.enc(v, where, depth) for k, v in filled.items()},
                 })
             legend = ax.get_legend()
             axes.append({
@@ -423,6 +441,43 @@ def _npy_bytes(a: np.ndarray) -> bytearray:
     if a.nbytes:
         view[_len(prefix):] = memoryview((a.T if fortran else a).reshape(-1).view(_uint8))
     return out
+
+
+def _filled_map(contours: Any) -> dict[str, np.ndarray] | None:
+    """A filled contour set read on a MAP_CELLS x MAP_CELLS grid over its extent: the level
+    interval (lo, hi) each cell centre lies in (NaN where none); None when it cannot be read."""
+    try:
+        if not contours.filled:
+            return None
+        path_type = _modules["matplotlib.path"].Path
+        levels = _np_array(contours.levels, dtype=float)
+        polygons = [p.to_polygons(closed_only=False) for p in contours.get_paths()]
+        corners = [q for polys in polygons for q in polys if _len(q)]
+        if not corners or _len(polygons) > _len(levels) - 1:
+            return None
+        vertices = np.concatenate(corners)
+        extent = _np_array([vertices[:, 0].min(), vertices[:, 0].max(),
+                            vertices[:, 1].min(), vertices[:, 1].max()], dtype=float)
+        centres = map_centres(extent)
+        lo = np.full(_len(centres), np.nan)
+        hi = np.full(_len(centres), np.nan)
+        for i, polys in enumerate(polygons):  # even-odd: a hole is a polygon inside another
+            inside = np.zeros(_len(centres), dtype=int)
+            for poly in polys:
+                inside += path_type(poly).contains_points(centres)
+            lo[inside % 2 == 1], hi[inside % 2 == 1] = levels[i], levels[i + 1]
+        shape = (MAP_CELLS, MAP_CELLS)
+        return {"extent": extent, "lo": lo.reshape(shape), "hi": hi.reshape(shape)}
+    except Exception:  # noqa: BLE001 - a contour set this cannot read is left unread
+        return None
+
+
+def map_centres(extent: np.ndarray) -> np.ndarray:
+    """The (MAP_CELLS², 2) cell centres of a map over ``extent`` (x0, x1, y0, y1), row by row."""
+    x0, x1, y0, y1 = (float(v) for v in extent)
+    steps = (np.arange(MAP_CELLS) + 0.5) / MAP_CELLS
+    gx, gy = np.meshgrid(x0 + steps * (x1 - x0), y0 + steps * (y1 - y0))
+    return np.column_stack([gx.ravel(), gy.ravel()])
 
 
 def _plain_array(data: Any) -> np.ndarray:
@@ -605,7 +660,8 @@ class _Decoder:
             collections = tuple(
                 CollectionData(_need(c, "kind", str), _need(c, "n_offsets", int),
                                None if c["offsets"] is None else self._float_array(
-                                   c["offsets"], depth))
+                                   c["offsets"], depth),
+                               self._map(c.get("map"), depth))
                 for c in _need(a, "collections", list)
             )
             legend = _need(a, "legend_texts", list)
@@ -620,6 +676,18 @@ class _Decoder:
                 legend_texts=tuple(legend),
             ))
         return FigureData(tuple(axes))
+
+    def _map(self, h: Any, depth: int) -> MapData | None:
+        if h is None:
+            return None
+        if type(h) is not dict:
+            raise ProtocolError("a contour map must be an object")
+        extent, lo, hi = (self._float_array(h.get(k), depth) for k in ("extent", "lo", "hi"))
+        if any(a.dtype.kind != "f" for a in (extent, lo, hi)) or (extent.shape != (4,) or not np.all(np.isfinite(extent))
+                or lo.shape != (MAP_CELLS, MAP_CELLS) or hi.shape != lo.shape):
+            raise ProtocolError(f"a contour map is an extent of 4 finite numbers and two "
+                                f"{MAP_CELLS}x{MAP_CELLS} grids")
+        return MapData(extent, lo, hi)
 
     def _float_array(self, h: Any, depth: int) -> np.ndarray:
         if type(h) is not dict or h.get("t") != "nd":

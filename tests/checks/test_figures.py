@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.checks import assert_figure, points_not_drawn
+from autograder.checks import assert_class_map, assert_figure, points_not_drawn
 from autograder.errors import CheckFailed
+from autograder.sandboxed.protocol import MAP_CELLS, map_centres
 
 matplotlib.use("Agg")
 
@@ -121,3 +122,23 @@ def test_points_not_drawn_counts_the_rows_no_scatter_or_line_shows() -> None:
     swapped = {**scatter, "offsets": xy[:, ::-1]}
     assert points_not_drawn({"axes": [_axes(collections=[swapped])]}, xy) == 30
     assert points_not_drawn({"axes": []}, xy) == 30
+
+
+def _map_figure(extent, classify):
+    """Figure data whose one filled map shows classify() exactly, in unit level intervals."""
+    k = classify(map_centres(np.asarray(extent, float))).reshape(MAP_CELLS, MAP_CELLS)
+    the_map = {"extent": np.asarray(extent, float), "lo": k - 0.5, "hi": k + 0.5}
+    return {"axes": [_axes(collections=[{"kind": "QuadContourSet", "map": the_map}])]}
+
+
+def test_a_class_map_must_cover_the_data_and_show_the_models_classes() -> None:
+    xy = np.random.default_rng(1).uniform(-1, 1, size=(50, 2))
+    def model(p):
+        return (p[:, 0] + p[:, 1] > 0).astype(int)
+
+    assert_class_map(_map_figure([-1.2, 1.2, -1.2, 1.2], model), xy, model)
+    with pytest.raises(CheckFailed, match="outside"):
+        assert_class_map(_map_figure([-0.8, 1.2, -1.2, 1.2], model), xy, model)
+    with pytest.raises(CheckFailed, match="0%"):
+        assert_class_map(_map_figure([-1.2, 1.2, -1.2, 1.2], lambda p: 1 - model(p)), xy, model)
+    assert_class_map({"axes": [_axes(n_images=1)]}, xy, model)  # an image is not read

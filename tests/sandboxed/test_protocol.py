@@ -324,6 +324,46 @@ def test_figures_travel_as_plain_data():
     assert b.collections[0].n_offsets == 3 and b.n_contour_sets == 1
 
 
+def test_a_filled_contour_map_travels_as_its_level_intervals_on_a_grid():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    g0, g1 = np.meshgrid(np.linspace(-2, 2, 120), np.linspace(-1, 3, 100))
+    classes = (g0**2 + (g1 - 1) ** 2 < 1).astype(int) + 2 * (g0 > 1.3)  # a disk (with a hole
+    fig, ax = plt.subplots()  # where class 2 cuts it) inside class 0
+    try:
+        ax.contourf(g0, g1, classes)
+        ax.contour(g0, g1, classes)  # unfilled: no map
+        out = through_frame(fig)
+    finally:
+        plt.close(fig)
+    filled, lines = out.axes[0].collections
+    assert lines.map is None and np.allclose(filled.map.extent, [-2, 2, -1, 3])
+    centres = P.map_centres(filled.map.extent)
+    truth = (centres[:, 0] ** 2 + (centres[:, 1] - 1) ** 2 < 1) + 2 * (centres[:, 0] > 1.3)
+    shown = (filled.map.lo.ravel() <= truth) & (truth <= filled.map.hi.ravel())
+    assert shown.mean() > 0.95  # cells cut by a boundary may fall either side
+
+
+@pytest.mark.parametrize("bad", [
+    {"extent": np.array([0.0, 1.0, np.nan, 1.0])},
+    {"lo": np.zeros((3, 3))},
+    {"hi": np.array(["a"] * P.MAP_CELLS**2).reshape(P.MAP_CELLS, P.MAP_CELLS)},
+])
+def test_a_malformed_contour_map_is_refused(bad):
+    cells = np.zeros((P.MAP_CELLS, P.MAP_CELLS))
+    fields = {"extent": np.array([0.0, 1.0, 0.0, 1.0]), "lo": cells, "hi": cells, **bad}
+    blobs: list = []
+    mapped = {k: P.encode(v, blobs=blobs) for k, v in fields.items()}
+    axes = {"xscale": "linear", "yscale": "linear", "title": "", "xlabel": "", "ylabel": "",
+            "lines": [], "n_contour_sets": 1, "n_images": 0, "n_patches": 0, "legend_texts": [],
+            "collections": [{"kind": "QuadContourSet", "n_offsets": 0, "offsets": None,
+                             "map": mapped}]}
+    with pytest.raises(P.ProtocolError, match="contour map"):
+        P.decode({"t": "figure", "axes": [axes]}, blobs)
+
+
 def test_an_axes_is_refused_with_a_hint():
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")

@@ -15,7 +15,13 @@ costs question 5, not also question 7.
 import numpy as np
 import pytest
 
-from autograder.checks import assert_figure, describe_call, points_not_drawn
+from autograder.checks import (
+    assert_class_map,
+    assert_figure,
+    describe_call,
+    describe_value,
+    points_not_drawn,
+)
 from autograder.errors import CheckFailed
 from autograder.suites.mlp_multiclass.helpers import FOR_TRAINING, graded
 
@@ -133,9 +139,24 @@ def test_q7_history(student, ref, rng):
     graded(student, ref, FOR_TRAINING, lambda s: _history_ok(s, ref, X, y, epochs, seed), "train")
 
 
+def _classes(s, params, points):
+    """The classes the notebook's own fprop gives ``points`` (its mistakes cost q5, not the
+    plot: the map must show the model as the notebook computes it)."""
+    value = s.fprop(params, points)
+    shape = (len(points), len(params["b2"]))
+    try:
+        probs = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        probs = None
+    if probs is None or probs.shape != shape:
+        raise CheckFailed(f"fprop gave {describe_value(value)} for {len(points)} points, not "
+                          f"an array of shape {shape}, so the map cannot be compared with it")
+    return np.argmax(probs, axis=1)
+
+
 @pytest.mark.question("q7", points=4)
 def test_q7_plot_decision_boundary(student, ref, rng):
-    """plot_decision_boundary draws a filled contour of the classes and every data point"""
+    """plot_decision_boundary draws every data point over a filled map of the model's classes"""
     X, y = ref.make_circles(int(rng.integers(150, 300)), noise=0.1, factor=0.5, rng=rng)
     params, _ = ref.train(X, y, 16, 0.3, 40, 16, np.random.default_rng(int(rng.integers(2**32))))
     called = describe_call("plot_decision_boundary", {"params": params, "X": X, "y": y})
@@ -148,5 +169,7 @@ def test_q7_plot_decision_boundary(student, ref, rng):
         if missing:
             raise CheckFailed(f"the figure of {called} does not show {missing} of the {len(X)} "
                               "points of X where they are: scatter x = X[:, 0] against y = X[:, 1]")
+        assert_class_map(fig, X, lambda points: _classes(s, params, points),
+                         name=f"the figure of {called}")
 
     graded(student, ref, FOR_TRAINING, check, "plot_decision_boundary")
