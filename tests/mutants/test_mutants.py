@@ -33,7 +33,8 @@ SAMPLE = {  # one per question that has mutants
                  "init_weights.binop.2a5679", "feed_forward_sample.sign.4bde53",
                  "gradients_one_sample.binop.412429"],
     "mlp_multiclass": ["sigmoid.constant.53a452", "softmax.binop.3a5700", "n_params.binop.862525",
-                       "fprop.binop.8bd7b3", "grad_check.binop.734061", "train.binop.a5b18b"],
+                       "fprop.binop.8bd7b3", "grad_check.binop.734061", "train.binop.a5b18b",
+                       "train.index.e9014b", "plot_decision_boundary.sibling.0e9af5"],
 }
 SEED = 1
 

@@ -12,6 +12,9 @@ or raises is graded again with the wrong ones lent from the reference, so a grad
 costs question 5, not also question 7.
 """
 
+import functools
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -23,6 +26,8 @@ from autograder.checks import (
     points_not_drawn,
 )
 from autograder.errors import CheckFailed
+from autograder.lending import LendingView
+from autograder.proxy import StudentProxy
 from autograder.suites.mlp_multiclass.helpers import FOR_TRAINING, graded
 
 REFERENCE = "autograder.suites.mlp_multiclass.reference"
@@ -81,10 +86,83 @@ def _accuracy_runs(s, ref, rng):
             f"circles; at least {MIN_ACCURACY:.0%} is expected{hint}\n  called (first run): {results[0][1]}")
 
 
-@pytest.mark.question("q7", points=12)
+@pytest.mark.question("q7", points=10)
 def test_q7_train_separates_the_circles(student, ref, rng):
     """train (d_h = 16, lr = 0.3, 40 epochs, batches of 16) reaches >= 95% held-out accuracy on two circles"""
     graded(student, ref, FOR_TRAINING, lambda s: _accuracy_runs(s, ref, rng), "train")
+
+
+def _recorded_batches(student, ref, X, y, epochs, batch_size, seed):
+    """train run with every helper lent from the reference, ``bprop`` recording each batch as
+    the indices of its rows in X (-1 for a row not in X); None when train never calls bprop."""
+    rows = {row.tobytes(): i for i, row in enumerate(X)}
+    batches = []
+
+    @functools.wraps(ref.bprop)
+    def bprop(params, X_batch, y_batch, *args, **kwargs):
+        batch = np.asarray(X_batch, dtype=float).reshape(-1, X.shape[1])
+        batches.append([rows.get(row.tobytes(), -1) for row in batch])
+        return ref.bprop(params, X_batch, y_batch, *args, **kwargs)
+
+    helpers = {name: getattr(ref, name) for name in FOR_TRAINING}
+    view = LendingView(student, SimpleNamespace(**{**helpers, "bprop": bprop}),
+                       {name: q for name, q in FOR_TRAINING.items() if student.defines(name)})
+    _train(view, ref, X, y, 8, 0.3, epochs, batch_size, seed)
+    return batches if "bprop" in view.used else None
+
+
+def _batching_problem(batches, epochs, batch_size):
+    """What is wrong with the batches of ``epochs`` epochs (None: each epoch visits the
+    training part once, in batches of ``batch_size`` but for a smaller last one, which may
+    also be left out)."""
+    sizes = [len(b) for b in batches]
+    if 0 in sizes:
+        return "bprop was given an empty batch"
+    if sum(sizes) % epochs:
+        return f"bprop was given {sum(sizes)} rows over {epochs} epochs, not the same number each epoch"
+    per_epoch, ends, total = sum(sizes) // epochs, [], 0
+    for i, size in enumerate(sizes):
+        total += size
+        if total % per_epoch == 0:
+            ends.append(i + 1)
+    if len(ends) != epochs or per_epoch == 0:
+        return "the batches do not fall into epochs of equal size"
+    epoch_rows, start = [], 0
+    for end in ends:
+        epoch = batches[start:end]
+        if any(len(b) != batch_size for b in epoch[:-1]) or not 0 < len(epoch[-1]) <= batch_size:
+            return (f"an epoch's batches have {[len(b) for b in epoch]} rows: each has "
+                    f"batch_size = {batch_size} rows but the last, which may be smaller")
+        flat = [i for b in epoch for i in b]
+        if -1 not in flat and len(set(flat)) != len(flat):
+            return "an epoch gives bprop some training rows more than once"
+        epoch_rows.append((set(flat), len(epoch[-1]) == batch_size))
+        start = end
+    seen = set().union(*(r for r, _ in epoch_rows))
+    for rows, last_full in epoch_rows:
+        missing = len(seen) - len(rows)
+        if -1 not in seen and missing and not (last_full and missing < batch_size):
+            return (f"an epoch leaves {missing} of the {len(seen)} training rows out: each epoch "
+                    "visits all of them (only a last, smaller batch may be dropped)")
+    return None
+
+
+@pytest.mark.question("q7", points=2)
+def test_q7_train_visits_the_training_part_once_per_epoch(student, ref, rng):
+    """train gives bprop every training row once per epoch, in batches of batch_size"""
+    X, y = ref.make_circles(250, noise=0.1, factor=0.5, rng=rng)
+    epochs, batch_size = 3, 32
+    if not isinstance(student, StudentProxy):
+        pytest.skip("needs the notebook in a worker")
+    batches = _recorded_batches(student, ref, X, y, epochs, batch_size, int(rng.integers(2**32)))
+    if batches is None:
+        return  # train computes its gradients itself: its steps are judged by its accuracy
+    problem = _batching_problem(batches, epochs, batch_size)
+    if problem:
+        called = describe_call("train", {"X": X, "y": y, "d_h": 8, "lr": 0.3, "epochs": epochs,
+                                         "batch_size": batch_size, "rng": "a Generator"})
+        raise CheckFailed(f"{problem} (bprop was given batches of "
+                          f"{[len(b) for b in batches][:12]} rows)\n  called: {called}")
 
 
 def _history_ok(s, ref, X, y, epochs, seed):
@@ -158,6 +236,7 @@ def _classes(s, params, points):
 def test_q7_plot_decision_boundary(student, ref, rng):
     """plot_decision_boundary draws every data point over a filled map of the model's classes"""
     X, y = ref.make_circles(int(rng.integers(150, 300)), noise=0.1, factor=0.5, rng=rng)
+    X = X * np.array([1.5, 0.7])  # ellipses: a map whose x range is taken from y misses points
     params, _ = ref.train(X, y, 16, 0.3, 40, 16, np.random.default_rng(int(rng.integers(2**32))))
     called = describe_call("plot_decision_boundary", {"params": params, "X": X, "y": y})
 
