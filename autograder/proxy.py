@@ -13,6 +13,7 @@ modifies its arguments::
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,10 +93,12 @@ class StudentProxy:
     MAX_TIMEOUTS = 2
     """A function that timed out this often is not called again (each timeout costs a restart)."""
 
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: Worker, record: list[tuple[str, tuple, dict]] | None = None
+                 ) -> None:
         self.worker = worker
         self.call_log: list[CallRecord] = []
         self._timeouts: dict[str, int] = {}
+        self._record = record  # (name, args, kwargs) of each call, copied, when a list
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
@@ -136,6 +139,8 @@ class StudentProxy:
     def _call(self, name: str, args: tuple, kwargs: dict, timeout: float | None) -> CallOutcome:
         record = CallRecord(name, describe_call(name, args, kwargs))
         self.call_log.append(record)
+        if self._record is not None:
+            self._record.append((name, copy.deepcopy(args), copy.deepcopy(kwargs)))
         strikes = self._timeouts.get(name, 0)
         if strikes >= self.MAX_TIMEOUTS:
             record.error = StudentTimeout(

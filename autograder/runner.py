@@ -57,6 +57,7 @@ class GradeOptions:
     force: bool = False  # grade a notebook that names another assignment all the same
     profile: list[TestTiming] | None = None  # filled with each test's timing when a list
     questions: frozenset[str] | None = None  # grade only these questions' tests (all: None)
+    record_calls: list[tuple[str, tuple, dict]] | None = None  # the suite's calls, when a list
 
 
 def wrong_assignment(name: str, named: str, assignment: str) -> str:
@@ -118,7 +119,7 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
             report = worker.load(submission.sources(), submission.cell_names())
             messages.extend(cell.summary for cell in report.errors)
             stdout = getattr(report, "stdout", "") or ""
-            student: Any = StudentProxy(worker)
+            student: Any = StudentProxy(worker, options.record_calls)
         else:
             student = _Unloadable(broken)
         plugin = GradingPlugin(student, seed, options.log, options.questions)

@@ -146,10 +146,11 @@ def full_marks(source: Source) -> dict[str, tuple[float, float]]:
 
 
 def run(source: Source, mutants: list[Mutant], *,
-        progress: Callable[[Outcome], None] | None = None, **kwargs: object
-        ) -> tuple[dict[str, tuple[float, float]], list[Outcome]]:
-    """``grade_mutants`` collected: (baseline, outcomes in the mutants' order). Interrupted
-    (Ctrl-C) after the baseline, it returns the mutants graded so far."""
+        progress: Callable[[Outcome], None] | None = None, detect_equivalent: bool = True,
+        **kwargs: object) -> tuple[dict[str, tuple[float, float]], list[Outcome]]:
+    """``grade_mutants`` collected: (baseline, outcomes in the mutants' order), the survivors
+    that look equivalent noted so (`equivalence.annotate_survivors`). Interrupted (Ctrl-C)
+    after the baseline, it returns the mutants graded so far."""
     baseline: dict[str, tuple[float, float]] = {}
     outcomes: dict[str, Outcome] = {}
     try:
@@ -163,4 +164,10 @@ def run(source: Source, mutants: list[Mutant], *,
     except KeyboardInterrupt:
         if not baseline:
             raise
-    return baseline, [outcomes[m.id] for m in mutants if m.id in outcomes]
+    graded = [outcomes[m.id] for m in mutants if m.id in outcomes]
+    if detect_equivalent:
+        from autograder.mutants.equivalence import annotate_survivors
+
+        graded = annotate_survivors(source, graded, int(kwargs.get("seed", 1)),  # type: ignore[call-overload]
+                                    kwargs.get("sandbox"))  # type: ignore[arg-type]
+    return baseline, graded
