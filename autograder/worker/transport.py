@@ -179,7 +179,12 @@ class WorkerProcess:
         try:
             msg, blobs = unpack_payload(payload)
         except ProtocolError as e:
-            raise Died(f"the worker sent a malformed message ({e})", "bad_return") from None
+            problem = str(e)
+        else:
+            problem = ""
+        if problem:  # raised out here, so that no traceback keeps the frame alive, and
+            del payload[:]  # emptied: a grading that records the error must not hold 64 MB
+            raise Died(f"the worker sent a malformed message ({problem})", "bad_return")
         if type(msg.get("op")) is not str or msg.get("seq") != seq:
             raise Died("the worker sent a message out of order (did the code write to the "
                         "grader's channel?)", "bad_return")

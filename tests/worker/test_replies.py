@@ -53,3 +53,13 @@ def test_a_forged_reply_frame_is_refused_before_it_is_parsed(header_mib, declare
                 worker.call("forge", (header_mib, declared_mib))
         assert worker.call("honest").value == 2  # the next call gets a fresh worker
     assert peak_mib() - before < 1024
+
+
+def test_a_malformed_reply_is_emptied_so_a_recorded_error_does_not_keep_it():
+    from autograder.worker.transport import Died, WorkerProcess
+
+    header = b"[]" * 2**20  # 2 MiB: over the header limit
+    payload = bytearray(len(header).to_bytes(4, "little") + header)
+    with pytest.raises(Died, match="malformed message") as raised:
+        WorkerProcess._parse(None, payload, seq=1)  # type: ignore[arg-type]
+    assert len(payload) == 0 and raised.value.__context__ is None
