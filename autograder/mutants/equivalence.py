@@ -18,18 +18,18 @@ import pickle
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import nbformat
 import numpy as np
 
 from autograder.mutants.generation import Mutant, mutant_notebook
-from autograder.mutants.grading import Outcome
 from autograder.release.source import Source
 from autograder.sandbox import SandboxConfig
 
 MAX_CALLS = 20
 Calls = dict[str, list[tuple[tuple, dict]]]
+O = TypeVar("O")  # grading.Outcome (not imported: grading imports this module)
 
 
 def recorded_calls(source: Source, seed: int, sandbox: SandboxConfig | None = None) -> Calls:
@@ -51,10 +51,10 @@ def recorded_calls(source: Source, seed: int, sandbox: SandboxConfig | None = No
     return calls
 
 
-def annotate_survivors(source: Source, outcomes: list[Outcome], seed: int,
-                       sandbox: SandboxConfig | None = None) -> list[Outcome]:
+def annotate_survivors(source: Source, outcomes: list[O], seed: int,
+                       sandbox: SandboxConfig | None = None) -> list[O]:
     """``outcomes`` with each survivor that looks equivalent noted so."""
-    if not any(o.status == "survived" for o in outcomes):
+    if not any(o.status == "survived" for o in outcomes):  # type: ignore[attr-defined]
         return outcomes
     calls = recorded_calls(source, seed, sandbox)
     return [replace(o, note=looks_equivalent(source, o.mutant, calls))
