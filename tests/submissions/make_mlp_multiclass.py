@@ -284,8 +284,18 @@ dW2_entries = ("hs1*g1", "hs2*g1", "hs1*g2", "hs2*g2")
         "dW2 = G.T @ hs + l11 * sign(W2) + l12 * grad_sq_norm(W2)")},
     # bprop sums over the examples (no 1/n): every bprop test of q5 (14).
     "mistake_bprop_sum": {"network": _replace("network", "    G /= n\n", "")},
-    # The update steps uphill: q7's accuracy (12) only.
+    # The update steps uphill: q7's accuracy (10) only.
     "mistake_train_ascent": {"train": _replace("train", "params[k] - lr * grads[k]", "params[k] + lr * grads[k]")},
+    # A batch one row short (an off-by-one in the slice) that still learns: q7's batching (2).
+    "mistake_train_batch_one_short": {"train": _replace(
+        "train", "batch = perm[start:start + batch_size]", "batch = perm[start:start + batch_size - 1]")},
+    # The decision map shows the least likely class: q7's plot (4).
+    "mistake_plot_argmin": {"train": _replace(
+        "train", "Z = fprop(params, grid).argmax(axis=1)", "Z = fprop(params, grid).argmin(axis=1)")},
+    # The map over a fixed square [-1, 1]^2 that leaves part of the data outside: q7's plot (4).
+    "mistake_plot_fixed_grid": {"train": _replace(
+        "train", "lo, hi = X.min(axis=0) - 0.2, X.max(axis=0) + 0.2",
+        "lo, hi = np.array([-1.0, -1.0]), np.array([1.0, 1.0])")},
     # One-sided differences in grad_check: q6 keeps only the flagging of wrong gradients (5).
     "mistake_gradcheck_forward": {"gradcheck": _replace(
         "gradcheck", "(f(theta + step) - f(theta - step)) / (2 * eps)", "(f(theta + step) - f(theta)) / eps")},
