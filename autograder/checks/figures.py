@@ -103,13 +103,30 @@ def _cell_centres(extent: np.ndarray, cells: int) -> np.ndarray:
     return np.column_stack([gx.ravel(), gy.ravel()])
 
 
+def _score_agreement(lo: np.ndarray, hi: np.ndarray, k: np.ndarray) -> float:
+    """With classes 0 and 1, the largest fraction of cells where "the cell's level is above t"
+    says class 1, over every threshold t (0 with other classes)."""
+    if not np.all(np.isin(k, (0.0, 1.0))):
+        return 0.0
+    level = np.nan_to_num((lo + hi) / 2, nan=-np.inf)
+    order = np.argsort(level, kind="stable")
+    ones = k[order]
+    # cut after position i: cells 0..i say class 0, the rest class 1 (cuts between equal levels
+    # are not thresholds, so only the last of a run of equal levels counts)
+    right = np.concatenate([[ones.sum()], ones.sum() - np.cumsum(ones) + np.cumsum(1 - ones)])
+    cuts = np.concatenate([[True], np.diff(level[order]) > 0, [True]])
+    return float(right[cuts].max() / len(k))
+
+
 def assert_class_map(fig: FigureLike | Mapping, xy: np.ndarray,
                      classify: Callable[[np.ndarray], np.ndarray], name: str = "the figure",
                      min_agreement: float = 0.9) -> None:
     """Some filled contour map of the figure covers every row of ``xy`` and shows, in at least
-    ``min_agreement`` of its cells, the class ``classify`` gives the cell's centre (a class k
-    is shown when it lies in the cell's level interval). A figure whose maps cannot be read
-    (unfilled contours, images, meshes) is not checked."""
+    ``min_agreement`` of its cells, the class ``classify`` gives the cell's centre: a class k
+    is shown when it lies in the cell's level interval or, with two classes, when the map is
+    a score of class 1 (a probability, a logit difference): above some threshold exactly
+    where class 1 is predicted. A figure whose maps cannot be read (unfilled contours,
+    images, meshes) is not checked."""
     maps = [m for ax in _get(fig, "axes", ()) or () for c in _get(ax, "collections", ()) or ()
             if (m := _get(c, "map")) is not None]
     if not maps:
@@ -122,7 +139,7 @@ def assert_class_map(fig: FigureLike | Mapping, xy: np.ndarray,
         lo, hi = (np.asarray(_get(m, key), dtype=np.float64) for key in ("lo", "hi"))
         k = np.asarray(classify(_cell_centres(extent, len(lo))), dtype=np.float64)
         lo, hi, k = lo.reshape(-1), hi.reshape(-1), k.reshape(-1)
-        agreement = float(np.mean((lo <= k) & (k <= hi)))
+        agreement = max(float(np.mean((lo <= k) & (k <= hi))), _score_agreement(lo, hi, k))
         if not outside and agreement >= min_agreement:
             return
         problems.append(f"a filled map over x in [{x0:.3g}, {x1:.3g}], y in [{y0:.3g}, {y1:.3g}]"

@@ -139,6 +139,19 @@ def test_a_class_map_must_cover_the_data_and_show_the_models_classes() -> None:
     assert_class_map(_map_figure([-1.2, 1.2, -1.2, 1.2], model), xy, model)
     with pytest.raises(CheckFailed, match="outside"):
         assert_class_map(_map_figure([-0.8, 1.2, -1.2, 1.2], model), xy, model)
-    with pytest.raises(CheckFailed, match="0%"):
+    with pytest.raises(CheckFailed, match="shows the model.s class in"):
         assert_class_map(_map_figure([-1.2, 1.2, -1.2, 1.2], lambda p: 1 - model(p)), xy, model)
     assert_class_map({"axes": [_axes(n_images=1)]}, xy, model)  # an image is not read
+
+
+def test_a_map_of_class_1_scores_shows_the_classes_but_an_inverted_one_does_not() -> None:
+    xy = np.random.default_rng(2).uniform(-1, 1, size=(50, 2))
+    def model(p):
+        return (p[:, 0] - 0.3 * p[:, 1] > 0.1).astype(int)
+
+    def probability(p):  # P(class 1) in ten level intervals of width 0.1
+        return np.round(1 / (1 + np.exp(-8 * (p[:, 0] - 0.3 * p[:, 1] - 0.1))) * 10 - 0.5) / 10 + 0.05
+
+    assert_class_map(_map_figure([-1.2, 1.2, -1.2, 1.2], probability), xy, model)
+    with pytest.raises(CheckFailed, match="model's class"):
+        assert_class_map(_map_figure([-1.2, 1.2, -1.2, 1.2], lambda p: 1 - probability(p)), xy, model)

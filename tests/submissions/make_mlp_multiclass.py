@@ -296,6 +296,14 @@ dW2_entries = ("hs1*g1", "hs2*g1", "hs1*g2", "hs2*g2")
     "mistake_plot_fixed_grid": {"train": _replace(
         "train", "lo, hi = X.min(axis=0) - 0.2, X.max(axis=0) + 0.2",
         "lo, hi = np.array([-1.0, -1.0]), np.array([1.0, 1.0])")},
+    # Each epoch visits the rows in the order drawn once, before the first: q7's batching (2).
+    "mistake_train_shuffle_once": {"train": _replace(
+        "train", "    for _ in range(epochs):\n        perm = rng.permutation(len(y_tr))",
+        "    perm = rng.permutation(len(y_tr))\n    for _ in range(epochs):")},
+    # Correct: the map shows P(class 1) rather than the classes; its boundary is the model's.
+    "plot_probability_map": {"train": _replace(
+        "train", "Z = fprop(params, grid).argmax(axis=1).reshape(g0.shape)",
+        "Z = fprop(params, grid)[:, 1].reshape(g0.shape)")},
     # One-sided differences in grad_check: q6 keeps only the flagging of wrong gradients (5).
     "mistake_gradcheck_forward": {"gradcheck": _replace(
         "gradcheck", "(f(theta + step) - f(theta - step)) / (2 * eps)", "(f(theta + step) - f(theta)) / eps")},

@@ -112,8 +112,8 @@ def _recorded_batches(student, ref, X, y, epochs, batch_size, seed):
 
 def _batching_problem(batches, epochs, batch_size):
     """What is wrong with the batches of ``epochs`` epochs (None: each epoch visits the
-    training part once, in batches of ``batch_size`` but for a smaller last one, which may
-    also be left out)."""
+    training part once, in an order of its own, in batches of ``batch_size`` but for a
+    smaller last one, which may also be left out)."""
     sizes = [len(b) for b in batches]
     if 0 in sizes:
         return "bprop was given an empty batch"
@@ -137,6 +137,10 @@ def _batching_problem(batches, epochs, batch_size):
             return "an epoch gives bprop some training rows more than once"
         epoch_rows.append((set(flat), len(epoch[-1]) == batch_size))
         start = end
+    orders = [[i for b in batches[start:end] for i in b] for start, end in zip([0, *ends], ends)]
+    if -1 not in orders[0] and len(orders) > 1 and all(o == orders[0] for o in orders):
+        return ("every epoch gives bprop the rows in the same order: shuffle the training part "
+                "afresh at the start of each epoch")
     seen = set().union(*(r for r, _ in epoch_rows))
     for rows, last_full in epoch_rows:
         missing = len(seen) - len(rows)
@@ -148,7 +152,7 @@ def _batching_problem(batches, epochs, batch_size):
 
 @pytest.mark.question("q7", points=2)
 def test_q7_train_visits_the_training_part_once_per_epoch(student, ref, rng):
-    """train gives bprop every training row once per epoch, in batches of batch_size"""
+    """train gives bprop every training row once per epoch, shuffled afresh, in batches of batch_size"""
     X, y = ref.make_circles(250, noise=0.1, factor=0.5, rng=rng)
     epochs, batch_size = 3, 32
     batches = _recorded_batches(student, ref, X, y, epochs, batch_size, int(rng.integers(2**32)))
