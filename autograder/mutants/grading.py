@@ -145,7 +145,8 @@ def full_marks(source: Source) -> dict[str, tuple[float, float]]:
             for q, spec in source.questions.items()}
 
 
-def run(source: Source, mutants: list[Mutant], *,
+def run(source: Source, mutants: list[Mutant], *, seed: int = 1,
+        sandbox: SandboxConfig | None = None,
         progress: Callable[[Outcome], None] | None = None, detect_equivalent: bool = True,
         **kwargs: object) -> tuple[dict[str, tuple[float, float]], list[Outcome]]:
     """``grade_mutants`` collected: (baseline, outcomes in the mutants' order), the survivors
@@ -154,7 +155,8 @@ def run(source: Source, mutants: list[Mutant], *,
     baseline: dict[str, tuple[float, float]] = {}
     outcomes: dict[str, Outcome] = {}
     try:
-        for kind, value in grade_mutants(source, mutants, **kwargs):  # type: ignore[arg-type]
+        for kind, value in grade_mutants(source, mutants, seed=seed, sandbox=sandbox,
+                                         **kwargs):  # type: ignore[arg-type]
             if kind == "baseline":
                 baseline = value  # type: ignore[assignment]
             else:
@@ -168,6 +170,5 @@ def run(source: Source, mutants: list[Mutant], *,
     if detect_equivalent:
         from autograder.mutants.equivalence import annotate_survivors
 
-        graded = annotate_survivors(source, graded, int(kwargs.get("seed", 1)),  # type: ignore[call-overload]
-                                    kwargs.get("sandbox"))  # type: ignore[arg-type]
+        graded = annotate_survivors(source, graded, seed, sandbox)
     return baseline, graded
