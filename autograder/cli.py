@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
+from autograder import one_thread_per_grader
 from autograder.sandbox import SandboxConfig
 
 LIMITS = SandboxConfig()  # the defaults of --timeout, --total-timeout and --memory
@@ -51,6 +52,7 @@ require_sandbox_option = click.option(
 @click.version_option(package_name="mlhw")
 def main() -> None:
     """mlhw: auto-graded machine-learning homework."""
+    one_thread_per_grader()
 
 
 @main.command()

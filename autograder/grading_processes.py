@@ -11,6 +11,7 @@ import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from autograder import one_thread_per_grader
 from autograder.sandbox import SandboxConfig
 
 DIED_TWICE = object()
@@ -45,6 +46,7 @@ class GradingProcesses:
         self._idle.clear()
 
     def _start(self) -> tuple[Any, Any]:
+        one_thread_per_grader()  # inherited by the spawned process
         parent, child = self._context.Pipe()
         process = self._context.Process(target=_serve, args=(child, self.work), daemon=True)
         process.start()

@@ -31,6 +31,7 @@ import sympy
 
 from ..errors import CheckFailed
 from .deadline import run_with_deadline
+from .memo import verdict_once
 from .symbolic.equivalence import DOMAINS, _verdict
 from .symbolic.parse import OPTIONAL_FUNCTIONS, Refused, parse_with_notes
 from .text import normalise_text, short_text
@@ -198,7 +199,9 @@ def assert_derivation(
         checker = _Checker(symbols, assumptions, unknowns, facts or {}, extra_functions, seed)
         return _check(list(steps), start, target, checker)
 
-    outcome = run_with_deadline(run, timeout)
+    inputs = (steps, start, target, symbols, assumptions, unknowns, facts, name,
+              extra_functions, seed)
+    outcome = verdict_once("derivation", inputs, lambda: run_with_deadline(run, timeout))
     if outcome is None:
         raise CheckFailed(f"{name}: could not be checked in time; write the steps in simpler forms")
     if outcome[0] != "ok":

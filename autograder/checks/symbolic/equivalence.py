@@ -17,6 +17,7 @@ from sympy import S
 
 from ...errors import CheckFailed
 from ..deadline import run_with_deadline
+from ..memo import verdict_once
 from ..text import normalise_text, short_text
 from .parse import OPTIONAL_FUNCTIONS, Refused, parse_with_notes
 
@@ -171,7 +172,9 @@ def assert_equivalent(
 
     # Reading the answer builds sympy objects, which a hostile answer can make arbitrarily
     # slow or make raise: reading and comparing run together in a child with a deadline.
-    outcome = run_with_deadline(judge, timeout)
+    inputs = (answer, expected, symbols, assumptions, name, numeric_ok, reveal, sampler,
+              extra_functions, extra_constants, seed)
+    outcome = verdict_once("equivalent", inputs, lambda: run_with_deadline(judge, timeout))
     prefix = "" if name == "answer" else f"{name}: "
     if outcome is None:
         raise CheckFailed(f"{prefix}your answer could not be checked in time; write it in a "
