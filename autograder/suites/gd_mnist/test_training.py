@@ -4,12 +4,13 @@ accuracy after 3 epochs.
 Sizing (measured with the reference's per-sample SGD on the committed subset; a plain
 per-sample NumPy loop takes about 0.25 ms per step on the shared 2-core machine, so 3 epochs
 of 10,000 images take 7-10 s):
-- the student's own run: all 10,000 training images of the subset in an order drawn from the
-  grading seed, 784-32-32-10 started from the reference's init_weights, `epochs=3`,
+- the student's own run: 5,000 of the subset's 10,000 training images, drawn and ordered by
+  the grading seed, 784-32-32-10 started from the reference's init_weights, `epochs=3`,
   `learning_rate=0.03` (ASSIGNMENTS.md: at 0.003 the subset gives only 74%). Test accuracy on
-  the subset's 2,000 test images: 89.8-93.3% over 30 seeds (median 92.4%); it must be at least
-  85%. A network that does not learn stays near 10%; one epoch only gives 87-90%, which this
-  question does not try to catch (the contract grades the accuracy).
+  the subset's 2,000 test images: 87.9-91.0% over 30 seeds (median 89.9%; all 10,000 images
+  give 90.3-93.2% in twice the time, which the grading of a class pays per student); it must
+  be at least 85%. A network that does not learn stays near 10% (every known mistake does);
+  fewer epochs than asked are not caught (the contract grades the accuracy).
 - the run with the reference's step lent (fair grades: a mistake in gradients_one_sample or
   train_one_sample costs q7, not also q8): each lent step is a callback from the worker to the
   grader that carries the 784-32-32-10 parameters both ways (about 1 ms on an idle machine,
@@ -35,7 +36,7 @@ REFERENCE = "mlhw_ref.mnist_mlp"
 
 TRAIN_TIMEOUT = 90
 PROBE_TIMEOUT = 5
-OWN = {"n": 10_000, "learning_rate": 0.03, "epochs": 3, "min_accuracy": 0.85}
+OWN = {"n": 5_000, "learning_rate": 0.03, "epochs": 3, "min_accuracy": 0.85}
 LENT = {"n": 1_500, "learning_rate": 0.05, "epochs": 3, "min_accuracy": 0.70}
 HELPERS = {
     "train_one_sample": "q7",
@@ -146,7 +147,7 @@ def _check(s, ref, runs):
 
 @pytest.mark.question("q8", points=20)
 def test_q8_train_epochs_reaches_85_percent_on_mnist(student, ref, rng):
-    """train_epochs: 3 epochs of per-sample SGD on 10,000 MNIST images reach >= 85% test accuracy"""
+    """train_epochs: 3 epochs of per-sample SGD on 5,000 MNIST images reach >= 85% test accuracy"""
     runs = {"own": _draw(rng, ref, OWN), "lent": _draw(rng, ref, LENT)}
     probe = np.random.default_rng(int(rng.integers(2**32)))
     helpers = HelpersToLend(student, HELPERS, lambda name: _wrong(student, ref, name, probe))
