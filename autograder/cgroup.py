@@ -33,14 +33,18 @@ class SandboxCgroup:
         """The ``cgroup.procs`` files a starting worker writes its pid into."""
         return tuple(str(d / "cgroup.procs") for d in self.dirs)
 
-    def oom_killed(self) -> bool:
-        """Whether the kernel killed a process of this sandbox for its memory limit."""
+    def oom_kills(self) -> int:
+        """How many processes of this sandbox the kernel killed for its memory limit."""
         name = "memory.events" if self.version == 2 else "memory.oom_control"  # memory is first
         try:
             words = (self.dirs[0] / name).read_text().split()
-            return int(dict(zip(words[::2], words[1::2])).get("oom_kill", "0")) > 0
+            return int(dict(zip(words[::2], words[1::2])).get("oom_kill", "0"))
         except (OSError, ValueError):
-            return False
+            return 0
+
+    def oom_killed(self) -> bool:
+        """Whether the kernel killed a process of this sandbox for its memory limit."""
+        return self.oom_kills() > 0
 
     def remove(self) -> None:
         """Kill whatever is left in it and remove it."""

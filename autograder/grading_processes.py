@@ -135,7 +135,9 @@ def grade_one(path: str, assignment: str, sandbox: SandboxConfig, seed: int | No
     """Grade one file (only ``questions``' tests when given); returns (result as a dict,
     instructor log, grader failure or "")."""
     from autograder.runner import GradeOptions, GraderError, grade_submission
+    from autograder.worker import prestart_worker
 
+    prestart_worker(sandbox)  # a no-op once this process has its spare or fork server
     options = GradeOptions(sandbox=sandbox, seed=seed, questions=questions)
     try:
         return grade_submission(path, assignment, options, refused=refused).to_dict(), options.log, ""

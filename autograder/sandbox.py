@@ -90,7 +90,12 @@ class SandboxConfig:
         Extra host paths (data files) made readable at the same path inside the sandbox.
     spare_workers : bool
         Keep one pre-started worker per configuration so the next submission (or restart)
-        does not wait for Python and NumPy to start.
+        does not wait for Python and NumPy to start. Under bubblewrap the spare is a fork
+        server (`worker.forkserver`) unless ``preload`` is empty.
+    preload : tuple of str
+        Modules a fork server imports once, before any student code, for all the
+        submissions it serves (notebooks import them; each import costs every submission
+        CPU time otherwise). Empty: no fork server, a new sandbox per submission.
     """
 
     call_timeout: float = 10.0
@@ -112,6 +117,7 @@ class SandboxConfig:
     hidden_paths: tuple[str, ...] = ()
     read_only_paths: tuple[str, ...] = field(default=())
     spare_workers: bool = True
+    preload: tuple[str, ...] = ("numpy", "matplotlib.pyplot", "sympy")
 
     def __post_init__(self) -> None:
         if self.isolation not in ("auto", "bubblewrap", "reduced"):
@@ -280,7 +286,8 @@ def worker_env(home: str) -> dict[str, str]:
 
 
 def plan_launch(config: SandboxConfig, req_fd: int, resp_fd: int, *, bubblewrap: bool,
-                isolation: str, cgroup_procs: tuple[str, ...] = ()) -> LaunchPlan:
+                isolation: str, cgroup_procs: tuple[str, ...] = (),
+                ctl_fd: int | None = None) -> LaunchPlan:
     """Build the command line, environment and limits of one worker.
 
     Parameters
@@ -292,6 +299,10 @@ def plan_launch(config: SandboxConfig, req_fd: int, resp_fd: int, *, bubblewrap:
         From `choose_isolation`.
     isolation : str
         Description recorded with every result.
+    ctl_fd : int, optional
+        A fork server's control socket (bubblewrap only): the worker becomes the zygote of
+        `worker.forkserver`, and ``req_fd``/``resp_fd`` are where its children find the
+        pipes each is given.
     """
     python = config.python or sys.executable
     limits = rlimits(config, bubblewrap=bubblewrap, whole_sandbox=bool(cgroup_procs))
@@ -315,6 +326,10 @@ def plan_launch(config: SandboxConfig, req_fd: int, resp_fd: int, *, bubblewrap:
         return LaunchPlan(argv, env, temp_dir, limits, (req_fd, resp_fd),
                           False, isolation, temp_dir, cgroup_procs=cgroup_procs)
     worker_cfg["uid"] = config.uid if config.uid is not None else random.randrange(*UID_RANGE)
+    channel: tuple[int, ...] = (req_fd, resp_fd)
+    if ctl_fd is not None:
+        worker_cfg.update(ctl_fd=ctl_fd, preload=list(config.preload), home=SANDBOX_HOME)
+        channel = (ctl_fd,)
     env = worker_env(SANDBOX_HOME)
     main_in_box = f"{SANDBOX_CODE_DIR}/{WORKER_MAIN.name}"
     font_args, font_fds = [], []
@@ -332,7 +347,7 @@ def plan_launch(config: SandboxConfig, req_fd: int, resp_fd: int, *, bubblewrap:
     argv = bwrap_args(config, python) + font_args + [
         "--", python, "-I", "-B", main_in_box, json.dumps(worker_cfg),
     ]
-    return LaunchPlan(argv, env, "/", limits, (req_fd, resp_fd, *font_fds),
+    return LaunchPlan(argv, env, "/", limits, (*channel, *font_fds),
                       True, isolation, own_fds=tuple(font_fds), cgroup_procs=cgroup_procs)
 
 

@@ -72,8 +72,9 @@ _apply_limits(_CONFIG["limits"])
 if sys.platform.startswith("linux"):
     _prctl_guards(_CONFIG.get("parent_pid"))
 
-os.set_inheritable(_REQ, False)
-os.set_inheritable(_RESP, False)
+if _CONFIG.get("ctl_fd") is None:  # a fork server's children get their pipes later
+    os.set_inheritable(_REQ, False)
+    os.set_inheritable(_RESP, False)
 _MAIN_PID = os.getpid()
 
 
@@ -379,6 +380,176 @@ def _dispatch(msg, blobs):
     _send(reply, out)
 
 
+# --------------------------------------------------------------------------------- fork server
+
+
+def _wipe(path, keep):
+    """Remove everything under ``path`` (a writable directory of the sandbox) except the
+    files in ``keep`` (name -> bytes), which are written back as they were."""
+    import shutil
+
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for name in names:
+        full = os.path.join(path, name)
+        try:
+            if os.path.isdir(full) and not os.path.islink(full):
+                for root, dirs, _files in os.walk(full):  # a student may have chmod 000 a dir
+                    for d in dirs:
+                        try:
+                            os.chmod(os.path.join(root, d), 0o700)
+                        except OSError:
+                            pass
+                os.chmod(full, 0o700)
+                shutil.rmtree(full, ignore_errors=True)
+            else:
+                os.unlink(full)
+        except OSError:
+            pass
+    for rel, data in keep.items():  # what the sandbox started with, where it is gone
+        target = os.path.join(path, rel)
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "xb") as f:
+                f.write(data)
+        except OSError:
+            pass
+
+
+def _snapshot(path):
+    """The files under ``path`` (relative name -> bytes): matplotlib's font cache."""
+    files = {}
+    for root, _dirs, names in os.walk(path):
+        for name in names:
+            full = os.path.join(root, name)
+            try:
+                with open(full, "rb") as f:
+                    files[os.path.relpath(full, path)] = f.read()
+            except OSError:
+                pass
+    return files
+
+
+def _zygote():
+    """Serve ``fork`` and ``end`` on the control socket; returns only in a forked child.
+
+    The zygote imports the modules notebooks use (``preload``) once, and forks one child per
+    submission, which then runs `main` on the pipes the grader passed with the request. It
+    never runs student code. Before each fork the sandbox is made as fresh as a new one:
+    every other process in it killed (``kill(-1)``: a student's background process does not
+    survive into the next student), every orphan reaped (the zygote is their subreaper),
+    ``/tmp`` emptied. The control socket is closed in the child, and the zygote is not
+    dumpable, so no student process can reach it through ``/proc``.
+    """
+    global _MAIN_PID
+    import ctypes
+    import signal
+    import socket
+    import time
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    _isolate_imports()
+    import importlib
+
+    for name in _CONFIG.get("preload", []):
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+    home = _CONFIG.get("home", "/tmp")
+    keep = _snapshot(home)
+    ctl = socket.socket(fileno=_CONFIG["ctl_fd"])
+    child = None
+
+    def reply(msg):
+        ctl.sendall(json.dumps(msg).encode())
+
+    def end_child(grace):
+        status, killed = None, False
+        if child is not None:
+            deadline = time.monotonic() + min(max(grace, 0.0), 5.0)
+            while True:
+                pid, wait_status = os.waitpid(child, os.WNOHANG)
+                if pid:
+                    return _clean(os.waitstatus_to_exitcode(wait_status), False)
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.005)
+            try:
+                os.kill(child, signal.SIGKILL)
+                killed = True
+            except OSError:
+                pass
+        return _clean(status, killed)
+
+    def _clean(status, killed):
+        while True:  # until no process is left: one forked during a kill(-1) is killed next
+            try:
+                os.kill(-1, signal.SIGKILL)  # everything in the sandbox but us and its init
+            except OSError:
+                pass
+            try:
+                pid, wait_status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            if pid == 0:
+                time.sleep(0.001)
+            elif pid == child:
+                status = os.waitstatus_to_exitcode(wait_status)
+        _wipe(home, keep)
+        _wipe("/dev/shm", {})
+        return status, killed
+
+    reply({"op": "ready"})
+    while True:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(ctl, 4096, 4)
+        except InterruptedError:
+            continue
+        if not data:
+            os._exit(0)  # the grader closed the control socket
+        request = json.loads(data)
+        op = request.get("op")
+        if op == "fork" and len(fds) == 4 and child is None:
+            pid = os.fork()
+            if pid == 0:
+                ctl.close()
+                libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG = SIGKILL (a fork clears it)
+                for fd, target in zip(fds, (_REQ, _RESP, 1, 2)):
+                    if fd != target:
+                        os.dup2(fd, target)
+                        os.close(fd)
+                os.set_inheritable(_REQ, False)
+                os.set_inheritable(_RESP, False)
+                _MAIN_PID = os.getpid()
+                if "numpy" in sys.modules:  # a fresh process would seed it from the OS
+                    sys.modules["numpy"].random.seed()
+                return
+            child = pid
+            for fd in fds:
+                os.close(fd)
+            reply({"op": "forked"})
+        elif op == "end":
+            grace = request.get("grace")
+            try:
+                status, killed = end_child(grace if type(grace) in (int, float) else 0.0)
+            except Exception:  # the grader then closes this sandbox and starts a new one
+                reply({"op": "failed"})
+                continue
+            child = None
+            reply({"op": "ended", "status": status, "killed": killed})
+        else:
+            for fd in fds:
+                os.close(fd)
+            reply({"op": "refused"})
+
+
 def main():
     global _W
     _isolate_imports()
@@ -398,4 +569,6 @@ def main():
 
 
 if __name__ == "__main__":
+    if _CONFIG.get("ctl_fd") is not None:
+        _zygote()
     main()

@@ -1,5 +1,6 @@
-"""The process-wide state of the grader's workers, all of it: the spare workers started ahead
-of need, the live `Worker`s killed at exit, and whether bubblewrap failed on this host.
+"""The process-wide state of the grader's workers, all of it: the spare workers and fork
+servers started ahead of need, the live `Worker`s killed at exit, and whether bubblewrap
+failed on this host.
 
 Starting Python and importing NumPy takes most of a worker's start-up time; a spare started
 in the background while the previous submission is graded hides it. A spare has run no
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from autograder.sandbox import SandboxConfig, choose_isolation, limits_text, reduced_isolation
 
+from .forkserver import ForkServer
 from .transport import WorkerProcess, start_process
 
 if TYPE_CHECKING:
@@ -59,8 +61,58 @@ class SparePool:
         self.spares.clear()
 
 
+class ForkServers:
+    """One `ForkServer` per configuration (a forked grader process starts with none)."""
+
+    def __init__(self) -> None:
+        self.servers: dict[SandboxConfig, ForkServer] = {}
+        self.pid = os.getpid()
+
+    def _check_pid(self) -> None:
+        if os.getpid() != self.pid:
+            self.servers, self.pid = {}, os.getpid()
+
+    def take(self, config: SandboxConfig) -> WorkerProcess | None:
+        """A worker forked by this configuration's server; None when there is none, or it
+        is busy with another worker or broken (it is then dropped)."""
+        self._check_pid()
+        server = self.servers.get(config)
+        if server is None or server.busy:
+            return None
+        worker = server.fork()
+        if worker is None:
+            del self.servers[config]
+        return worker
+
+    def refill(self, config: SandboxConfig, isolation: str) -> None:
+        """Start a server for ``config`` unless it has a live one."""
+        self._check_pid()
+        server = self.servers.get(config)
+        if server is not None and server.alive():
+            return
+        if server is not None:
+            server.close()
+        try:
+            self.servers[config] = ForkServer(config, isolation)
+        except OSError:
+            self.servers.pop(config, None)
+
+    def close(self) -> None:
+        self._check_pid()
+        for server in self.servers.values():
+            server.close()
+        self.servers.clear()
+
+
 spares = SparePool()
+fork_servers = ForkServers()
 live_workers: weakref.WeakSet[Worker] = weakref.WeakSet()
+
+
+def uses_fork_server(config: SandboxConfig, bubblewrap: bool) -> bool:
+    """Whether workers for ``config`` come from a fork server (bubblewrap, spares on, and
+    modules to preload)."""
+    return bubblewrap and config.spare_workers and bool(config.preload)
 
 
 @atexit.register
@@ -68,6 +120,7 @@ def _close_all() -> None:
     for w in list(live_workers):
         w.close()
     spares.close()
+    fork_servers.close()
 
 
 def isolation_for(config: SandboxConfig) -> tuple[bool, str]:
@@ -92,9 +145,13 @@ def prestart_worker(config: SandboxConfig) -> None:
     still importing and loading (the next `Worker` with this config takes it)."""
     if config.spare_workers:
         bubblewrap, isolation = isolation_for(config)
-        spares.refill((config, bubblewrap), lambda: start_process(config, bubblewrap, isolation))
+        if uses_fork_server(config, bubblewrap):
+            fork_servers.refill(config, isolation)
+        else:
+            spares.refill((config, bubblewrap), lambda: start_process(config, bubblewrap, isolation))
 
 
 def close_spare_workers() -> None:
-    """Kill the pre-started spare workers (they are also killed at exit)."""
+    """Kill the pre-started spare workers and fork servers (also killed at exit)."""
     spares.close()
+    fork_servers.close()

@@ -30,6 +30,7 @@ from autograder.sandboxed.protocol import ProtocolError, UnsupportedValue, decod
 from . import pool
 from .callbacks import ArrayBounds, array_bounds, callback_arguments
 from .records import CALLABLE, CallOutcome, CellReport, LoadReport
+from .forkserver import ForkedWorker
 from .transport import Capture, Died, TimedOut, WorkerProcess, start_process
 
 
@@ -358,7 +359,9 @@ class Worker:
                                      f"{self.config.submission_timeout:g} s time budget")
             t0 = time.monotonic()
             key = (self.config, self._bubblewrap)
-            proc = pool.spares.take(key) if self.config.spare_workers else None
+            forked = pool.uses_fork_server(self.config, self._bubblewrap)
+            proc = (pool.fork_servers.take(self.config) if forked
+                    else pool.spares.take(key) if self.config.spare_workers else None)
             if proc is None:
                 proc = self._new_process()
             try:
@@ -369,6 +372,9 @@ class Worker:
                 stderr = proc.out_tail.text()
                 proc.close()
                 self._budget -= time.monotonic() - t0
+                if isinstance(proc, ForkedWorker):  # a broken fork server: a new sandbox
+                    proc.server.close()
+                    continue
                 if self._bubblewrap and "bwrap:" in stderr and self.config.isolation == "auto":
                     self._bubblewrap, self.isolation = False, pool.mark_bwrap_broken(stderr, self.config)
                     continue
@@ -378,7 +384,9 @@ class Worker:
             self._proc = proc
             self._budget -= time.monotonic() - t0
             self.start_time = time.monotonic() - t0
-            if self.config.spare_workers:
+            if forked:
+                pool.fork_servers.refill(self.config, self.isolation)
+            elif self.config.spare_workers:
                 pool.spares.refill(key, self._new_process)
             self._replay()
         return self._proc

@@ -108,6 +108,10 @@ class WorkerProcess:
         self.out_fd = self.proc.stdout.fileno()
         self.err_fd = self.proc.stderr.fileno()
         grow_pipe(self.out_fd)
+        self.setup_poll()
+
+    def setup_poll(self) -> None:
+        """Make the four pipes non-blocking and watch the readable ones."""
         for fd in (self.req_w, self.resp_r, self.out_fd, self.err_fd):
             os.set_blocking(fd, False)
         self.poll = select.poll()

@@ -129,7 +129,7 @@ def patch_everything():
 
 def forge_reply():
     import fcntl, stat
-    for fd in range(3, 64):
+    for fd in range(3, 256):
         try:
             if stat.S_ISFIFO(os.fstat(fd).st_mode) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_WRONLY:
                 os.write(fd, b"\\xff\\xff\\xff\\x7f" + b"{" * 100)

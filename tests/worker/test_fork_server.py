@@ -1,0 +1,128 @@
+"""The fork server: the submissions one grading process grades share one sandbox, one after
+the other, and nothing one of them does reaches the next."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.errors import StudentCrashed, StudentTimeout
+from autograder.sandbox import SandboxConfig, choose_isolation
+from autograder.worker import Worker, close_spare_workers, prestart_worker
+from autograder.worker.forkserver import ForkedWorker
+
+pytestmark = pytest.mark.skipif(not choose_isolation(SandboxConfig())[0],
+                                reason="the fork server runs under bubblewrap only")
+
+CONFIG = SandboxConfig(call_timeout=3.0, load_timeout=5.0, submission_timeout=60.0)
+
+LEAVE_TRACES = """
+import os, subprocess
+open("/tmp/answers.txt", "w").write("the first student's answers")
+os.makedirs("/tmp/locked/deeper")
+os.chmod("/tmp/locked", 0)
+daemon = subprocess.Popen(["sleep", "1000"], start_new_session=True)
+import numpy as np
+draw = float(np.random.random())
+"""
+
+LOOK_AROUND = """
+import os, sys
+import numpy as np
+files = sorted(os.listdir("/tmp"))
+others = sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, 2, os.getpid()))
+draw = float(np.random.random())
+preloaded = "sympy" in sys.modules and "matplotlib.pyplot" in sys.modules
+def sockets():
+    import stat
+    return [fd for fd in range(256) if _is_socket(fd)]
+def _is_socket(fd):
+    import stat
+    try:
+        return stat.S_ISSOCK(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+def zygote_fds():
+    try:
+        return os.listdir("/proc/2/fd")
+    except OSError as e:
+        return type(e).__name__
+"""
+
+
+@pytest.fixture(autouse=True)
+def _own_servers():
+    close_spare_workers()
+    prestart_worker(CONFIG)  # as a grading process does before its first submission
+    yield
+    close_spare_workers()
+
+
+def _worker(cells):
+    w = Worker(CONFIG)
+    report = w.load(cells)
+    assert all(c.status == "ok" for c in report.cells), report
+    return w
+
+
+def test_the_next_submission_finds_nothing_of_the_one_before():
+    first = _worker([LEAVE_TRACES])
+    first_draw, server = first.get("draw"), first._proc.server
+    assert isinstance(first._proc, ForkedWorker)
+    first.close()
+    second = _worker([LOOK_AROUND])
+    try:
+        assert second._proc.server is server  # the same sandbox, forked again
+        assert second.get("files") == [".matplotlib"]  # the file and the locked folder gone
+        assert second.get("others") == []  # the first one's background process killed
+        assert second.get("draw") != first_draw  # NumPy's global generator reseeded
+        assert second.get("preloaded") is True
+        assert second.call("sockets").value == []  # the zygote's control socket is not here
+        assert second.call("zygote_fds").value == "PermissionError"  # nor reachable via /proc
+    finally:
+        second.close()
+
+
+def test_a_crash_is_reported_with_its_status_and_the_server_goes_on():
+    w = _worker(["import os\ndef leave(code):\n    os._exit(code)\n"])
+    server = w._proc.server
+    with pytest.raises(StudentCrashed, match="exited with status 3"):
+        w.call("leave", (3,))
+    w.close()
+    after = _worker([LOOK_AROUND])
+    assert after._proc.server is server and after.get("others") == []
+    after.close()
+
+
+def test_a_timeout_kills_only_the_child():
+    w = _worker(["def spin():\n    while True:\n        pass\n"])
+    server = w._proc.server
+    with pytest.raises(StudentTimeout):
+        w.call("spin", timeout=0.5)
+    w.close()
+    after = _worker([LOOK_AROUND])
+    assert after._proc.server is server and after.get("others") == []
+    after.close()
+
+
+def test_a_submission_that_kills_the_zygote_gets_a_new_sandbox_next_time():
+    w = _worker(["import os, signal\ndef strike():\n    os.kill(2, signal.SIGKILL)\n    return 1\n"])
+    server = w._proc.server
+    try:  # the sandbox ends with its zygote, perhaps only after this call returned
+        w.call("strike")
+    except StudentCrashed:
+        pass
+    w.close()
+    after = _worker([LOOK_AROUND])
+    assert getattr(after._proc, "server", None) is not server and not server.alive()
+    assert after.get("files") == [".matplotlib"] and after.get("others") == []
+    after.close()
+    again = _worker([LOOK_AROUND])  # and the submission after it, a new fork server's
+    assert isinstance(again._proc, ForkedWorker) and again._proc.server.alive()
+    again.close()
+
+
+def test_without_modules_to_preload_every_submission_has_its_own_sandbox():
+    w = Worker(SandboxConfig(preload=()))
+    w.load(["x = 1"])
+    assert not isinstance(w._proc, ForkedWorker)
+    w.close()
