@@ -432,6 +432,22 @@ def _snapshot(path):
     return files
 
 
+def _remove_ipc(libc):
+    """Remove the System V shared memory segments, semaphores and message queues left in the
+    sandbox's IPC namespace (they outlive their processes)."""
+    for kind in ("shm", "sem", "msg"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                ids = [int(line.split()[1]) for line in f.readlines()[1:] if line.strip()]
+        except (OSError, ValueError, IndexError):
+            continue
+        for ipc_id in ids:  # IPC_RMID is 0 for all three
+            if kind == "sem":
+                libc.semctl(ipc_id, 0, 0)
+            else:
+                getattr(libc, f"{kind}ctl")(ipc_id, 0, None)
+
+
 def _zygote():
     """Serve ``fork`` and ``end`` on the control socket; returns only in a forked child.
 
@@ -440,7 +456,8 @@ def _zygote():
     never runs student code. Before each fork the sandbox is made as fresh as a new one:
     every other process in it killed (``kill(-1)``: a student's background process does not
     survive into the next student), every orphan reaped (the zygote is their subreaper),
-    ``/tmp`` emptied. The control socket is closed in the child, and the zygote is not
+    ``/tmp`` emptied, System V IPC objects removed. The control socket is closed in the
+    child, and the zygote is not
     dumpable, so no student process can reach it through ``/proc``.
     """
     global _MAIN_PID
@@ -504,6 +521,7 @@ def _zygote():
                 status = os.waitstatus_to_exitcode(wait_status)
         _wipe(home, keep)
         _wipe("/dev/shm", {})
+        _remove_ipc(libc)
         return status, killed
 
     reply({"op": "ready"})

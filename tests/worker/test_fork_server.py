@@ -21,6 +21,10 @@ open("/tmp/answers.txt", "w").write("the first student's answers")
 os.makedirs("/tmp/locked/deeper")
 os.chmod("/tmp/locked", 0)
 daemon = subprocess.Popen(["sleep", "1000"], start_new_session=True)
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.shmget(0x4d4c4857, 4096, 0o1666) >= 0  # IPC_CREAT | 0666: outlives its process
+assert libc.msgget(0x4d4c4858, 0o1666) >= 0
 import numpy as np
 draw = float(np.random.random())
 """
@@ -31,6 +35,7 @@ import numpy as np
 files = sorted(os.listdir("/tmp"))
 others = sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, 2, os.getpid()))
 draw = float(np.random.random())
+ipc = [len(open(f"/proc/sysvipc/{k}").readlines()) - 1 for k in ("shm", "sem", "msg")]
 preloaded = "sympy" in sys.modules and "matplotlib.pyplot" in sys.modules
 def sockets():
     import stat
@@ -74,6 +79,7 @@ def test_the_next_submission_finds_nothing_of_the_one_before():
         assert second._proc.server is server  # the same sandbox, forked again
         assert second.get("files") == [".matplotlib"]  # the file and the locked folder gone
         assert second.get("others") == []  # the first one's background process killed
+        assert second.get("ipc") == [0, 0, 0]  # and its System V IPC objects removed
         assert second.get("draw") != first_draw  # NumPy's global generator reseeded
         assert second.get("preloaded") is True
         assert second.call("sockets").value == []  # the zygote's control socket is not here
