@@ -81,6 +81,7 @@ class ForkServers:
             return None
         worker = server.fork()
         if worker is None:
+            server.close()
             del self.servers[config]
         return worker
 

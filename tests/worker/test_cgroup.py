@@ -7,7 +7,7 @@ import pytest
 from autograder import cgroup
 from autograder.errors import StudentCrashed
 from autograder.sandbox import SandboxConfig
-from autograder.worker import Worker
+from autograder.worker import Worker, close_spare_workers, prestart_worker
 
 needs_cgroup = pytest.mark.skipif(not cgroup.support(), reason="no cgroup can be made here")
 
@@ -15,11 +15,13 @@ FORKS = '''
 import os, time
 
 def fork_and_hold(n_children, mib):
-    """Fork children that each touch `mib` MiB at the same time; count those that held it."""
-    reads = []
+    """Fork children that each touch `mib` MiB and keep it 3 s; count those that held it to
+    the end (one that got its memory and was then killed for a later one's does not count)."""
+    children = []
     for _ in range(n_children):
         r, w = os.pipe()
-        if os.fork() == 0:
+        pid = os.fork()
+        if pid == 0:
             os.close(r)
             block = bytearray(mib << 20)
             for i in range(0, len(block), 4096):
@@ -28,15 +30,15 @@ def fork_and_hold(n_children, mib):
             time.sleep(3)
             os._exit(0)
         os.close(w)
-        reads.append(r)
+        children.append((pid, r))
     held = 0
-    for r in reads:
-        held += os.read(r, 2) == b"ok"
-    for _ in reads:
+    for pid, r in children:
+        got = os.read(r, 2) == b"ok"
         try:
-            os.wait()
+            _, status = os.waitpid(pid, 0)
         except ChildProcessError:
-            pass
+            continue
+        held += got and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     return held
 '''
 
@@ -71,8 +73,21 @@ def test_without_a_cgroup_the_process_limit_is_small(monkeypatch):
 
 @needs_cgroup
 def test_a_sandbox_cgroup_is_removed_with_its_worker():
-    with Worker(SandboxConfig()) as worker:
+    with Worker(SandboxConfig(preload=())) as worker:  # a sandbox of its own
         worker.load(["x = 1"], ["cell 1"])
         group = worker._proc.cgroup
         assert group is not None and all(d.exists() for d in group.dirs)
+    assert not any(d.exists() for d in group.dirs)
+
+
+@needs_cgroup
+def test_a_fork_servers_cgroup_is_removed_with_its_sandbox():
+    config = SandboxConfig(call_timeout=9.0)
+    prestart_worker(config)
+    with Worker(config) as worker:
+        worker.load(["x = 1"], ["cell 1"])
+        group = worker._proc.server.cgroup
+        assert group is not None and all(d.exists() for d in group.dirs)
+    assert all(d.exists() for d in group.dirs)  # the sandbox serves the next submission
+    close_spare_workers()
     assert not any(d.exists() for d in group.dirs)
