@@ -11,8 +11,9 @@ and remembered for the process's later submissions:
   same expected expression always gets the same verdict (the checks draw their test points
   from a fixed seed), and most students write the right answer the same way.
 
-Only plain data makes a key (numbers, strings, tuples, lists, dicts, sympy expressions and
-NumPy arrays, the latter by a digest of their bytes); anything else (a random Generator, a
+Only plain data makes a key (numbers, strings, the text of a sympy answer from the worker,
+tuples, lists, dicts, sympy expressions and NumPy arrays, the latter by a digest of their
+bytes); anything else (a random Generator, a
 callable) is not remembered. Cached values are copied on the way in and out, so a suite that
 modifies what it got cannot change what the next submission gets. The memory is bounded.
 """
@@ -62,6 +63,8 @@ def _key(value: Any, depth: int) -> Hashable:
         digest = hashlib.blake2b(np.ascontiguousarray(array).view(np.uint8).data, digest_size=20)
         return ("ndarray" if isinstance(value, np.ndarray) else "scalar", array.dtype.str,
                 array.shape, digest.digest())
+    if isinstance(value, str) and type(value).__name__ == "SymbolicText":  # a sympy answer
+        return ("SymbolicText", str(value))
     if type(value) in (tuple, list):
         return (type(value).__name__, *(_key(v, depth + 1) for v in value))
     if type(value) is dict:

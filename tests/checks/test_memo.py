@@ -6,6 +6,7 @@ import sympy
 
 from autograder.checks import assert_equivalent, memo
 from autograder.errors import CheckFailed
+from autograder.sandboxed.protocol import SymbolicText
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +28,8 @@ def test_plain_key_tells_values_apart_by_type_bytes_and_shape():
     assert memo.plain_key((1, "x")) != memo.plain_key([1, "x"])
     assert memo.plain_key({"a": 1, "b": 2}) == memo.plain_key({"b": 2, "a": 1})
     assert memo.plain_key(sympy.Symbol("x", positive=True)) != memo.plain_key(sympy.Symbol("x"))
+    assert memo.plain_key(SymbolicText("1/4")) != memo.plain_key("1/4")
+    assert memo.plain_key(SymbolicText("1/4")) == memo.plain_key(SymbolicText("1/4"))
 
 
 @pytest.mark.parametrize("value", [np.random.default_rng(0), lambda: 1, object(),
