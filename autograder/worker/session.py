@@ -29,8 +29,8 @@ from autograder.sandboxed.protocol import ProtocolError, UnsupportedValue, decod
 
 from . import pool
 from .callbacks import ArrayBounds, array_bounds, callback_arguments
-from .records import CALLABLE, CallOutcome, CellReport, LoadReport
 from .forkserver import ForkedWorker
+from .records import CALLABLE, CallOutcome, CellReport, LoadReport
 from .transport import Capture, Died, TimedOut, WorkerProcess, start_process
 
 
