@@ -59,9 +59,20 @@ def _length_for_nnz(alpha: np.ndarray, beta: np.ndarray, nnz: int) -> float:
                 f"cannot reach nnz={nnz}: too few words have positive probability; raise "
                 "topic_concentration or lower nnz."
             )
-    for _ in range(40):  # bisection on a monotone function: 2^-40 relative precision
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if _expected_nnz(p, mid, scale) < nnz else (lo, mid)
+    # Newton's method on the increasing, concave E[nnz](L), kept inside [lo, hi] by bisection
+    # where a step would leave it; to 1e-13 relative in a handful of steps (bisection to the
+    # same precision evaluated the sum 40 times, a third of a second for 128 x 15,000).
+    length = hi
+    for _ in range(100):
+        q = np.expm1(-length * p)  # (m, N)
+        excess = -scale * float(q.sum()) - nnz
+        lo, hi = (length, hi) if excess < 0 else (lo, length)
+        slope = scale * float((p * (1.0 + q)).sum())  # d E[nnz] / dL
+        step = excess / slope if slope > 0 else 0.0
+        nxt = length - step if lo < length - step < hi else 0.5 * (lo + hi)
+        if abs(nxt - length) <= 1e-13 * length or hi - lo <= 1e-13 * hi:
+            return nxt
+        length = nxt
     return hi
 
 
