@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import socket
 import subprocess
 import time
@@ -25,7 +24,7 @@ import time
 from autograder import cgroup
 from autograder.sandbox import SandboxConfig, describe_exit, plan_launch
 
-from .transport import WorkerProcess, grow_pipe
+from .transport import WorkerProcess, grow_pipe, kill_sandbox
 
 REQ_FD, RESP_FD = 200, 201  # where a child finds its pipes (below RLIMIT_NOFILE)
 ANSWER_TIMEOUT = 10.0  # seconds for the zygote to fork, or to clean up after a child
@@ -118,15 +117,7 @@ class ForkServer:
         self.busy = True  # never forks again
         proc = getattr(self, "proc", None)
         if proc is not None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                proc.kill()
-                proc.wait(timeout=5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
+            kill_sandbox(proc)
         self.ctl.close()
         if self.cgroup is not None:
             self.cgroup.remove()

@@ -259,18 +259,7 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL the whole sandbox (bwrap's PID namespace, or the process group)."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.proc.kill()
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        kill_sandbox(self.proc)
 
     def death_reason(self) -> str:
         """Why the worker stopped talking; kills it if it is still running."""
@@ -309,6 +298,22 @@ class WorkerProcess:
             import shutil
 
             shutil.rmtree(self.plan.temp_dir, ignore_errors=True)
+
+
+def kill_sandbox(proc: subprocess.Popen) -> None:
+    """SIGKILL a sandbox's process group and its first process, and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.kill()
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def grow_pipe(fd: int) -> None:

@@ -88,24 +88,17 @@ def test_the_next_submission_finds_nothing_of_the_one_before():
         second.close()
 
 
-def test_a_crash_is_reported_with_its_status_and_the_server_goes_on():
-    w = _worker(["import os\ndef leave(code):\n    os._exit(code)\n"])
+@pytest.mark.parametrize("cell, call, error, match", [
+    ("import os\ndef f():\n    os._exit(3)\n", {}, StudentCrashed, "exited with status 3"),
+    ("def f():\n    while True:\n        pass\n", {"timeout": 0.5}, StudentTimeout, "within"),
+], ids=["crash", "timeout"])
+def test_a_crash_or_timeout_ends_only_the_child(cell, call, error, match):
+    w = _worker([cell])
     server = w._proc.server
-    with pytest.raises(StudentCrashed, match="exited with status 3"):
-        w.call("leave", (3,))
+    with pytest.raises(error, match=match):
+        w.call("f", **call)
     w.close()
-    after = _worker([LOOK_AROUND])
-    assert after._proc.server is server and after.get("others") == []
-    after.close()
-
-
-def test_a_timeout_kills_only_the_child():
-    w = _worker(["def spin():\n    while True:\n        pass\n"])
-    server = w._proc.server
-    with pytest.raises(StudentTimeout):
-        w.call("spin", timeout=0.5)
-    w.close()
-    after = _worker([LOOK_AROUND])
+    after = _worker([LOOK_AROUND])  # the same sandbox serves the next submission, cleaned
     assert after._proc.server is server and after.get("others") == []
     after.close()
 
