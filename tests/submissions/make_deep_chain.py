@@ -192,6 +192,9 @@ def chain_gradients(h, g):
     "mistake_forgot_1_over_m": {"backward": BACKWARD.replace(" / m\n", "\n")},
     "mistake_dtanh_of_u": {"backward": BACKWARD.replace("np.tanh(u) ** 2", "u ** 2")},
     "mistake_off_by_one": {"backward": BACKWARD.replace("g[k] * w[k]", "g[k] * w[k - 1]")},
+    # the gradient averaged twice in the update (dw already carries 1/m): q4 only, and its
+    # published runs must catch it (m = 2 there) whether or not their reference is remembered
+    "mistake_train_double_mean": {"train": TRAIN.replace("w = w - alpha * dw", "w = w - alpha * dw / len(x)")},
     "mistake_sum_not_product": {"backward": BACKWARD.replace("dt[k - 1] * g[k] * w[k]", "np.dot(dt[k - 1], g[k]) * w[k]")},
     "mistake_two_layer_phi": {"two_layer": TWO_LAYER.replace("dphi(U1) * (G2", "phi(U1) * (G2")},
     # Derivations: tanh'(u) taken as 1 - u^2 in dh_du and in the steps (the code is right):

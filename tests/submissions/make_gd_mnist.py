@@ -371,6 +371,11 @@ def train_epochs(X, labels, weights, biases, epochs=3, learning_rate=0.003):
         "forward": FORWARD.replace("    z = z - np.max(z, axis=-1, keepdims=True)\n", "")
     },
     "mistake_grad_swapped": {"grad": GRAD.replace("[a * w[0], b * w[1]]", "[b * w[0], a * w[1]]")},
+    # train_epochs drops its learning_rate: every step at the step's default 0.003, 53-58%
+    # on the grader's 5,000 images: q8 only (the step itself is right)
+    "mistake_train_ignores_rate": {"train": TRAIN.replace(
+        "train_one_sample(X[i], labels[i], weights, biases, learning_rate)",
+        "train_one_sample(X[i], labels[i], weights, biases)")},
     "mistake_gd_uphill": {"gd": GD.replace("path[-1] - eta", "path[-1] + eta")},
     "mistake_converges_2_over_min": {"converges": CONVERGES.replace("max(a, b)", "min(a, b)")},
     "mistake_eta_max_one_coordinate": {"answers": ANSWERS.replace("sp.Min(2 / a, 2 / b)", "2 / a")},

@@ -298,6 +298,9 @@ def backward(params, X, y):
     "mistake_relu_moment_no_half": {"init": INIT.replace("relu_second_moment = Var_a / 2",
                                                           "relu_second_moment = Var_a")},
     # guessing: every multiple-choice answer "yes"
+    # max_dsigmoid as sigma(0) = 1/2, a sympy value (sent as its text): q6's first 5 points
+    "mistake_max_dsigmoid_sigma0": {"vanishing": VANISHING.replace(
+        "max_dsigmoid = sp.Rational(1, 4)", "max_dsigmoid = sp.Rational(1, 2)")},
     "mistake_choices_all_yes": {"choices": CHOICES.replace('"no"', '"yes"')},
     # a correct train over a backward that is still the stub: q4 is graded with the reference's
     "train_over_stub_backward": {"backward": STUB.format(name="backward")},
