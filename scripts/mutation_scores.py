@@ -47,14 +47,14 @@ def main() -> None:
                                  equivalent=load_equivalent(name),
                                  progress=lambda o: print(f"  {o.status:<10} {o.mutant.id}",
                                                           flush=True))
-        minutes = (time.monotonic() - start) / 60
+        seconds = time.monotonic() - start
         print(text_summary(name, args.seed, outcomes, total=len(every)), flush=True)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / f"{name}.html").write_text(
             html_report(name, args.seed, outcomes, total=len(every), baseline=baseline))
         results[name] = outcomes
         notes.append(f"- {name}: {len(outcomes)} of {len(every)} mutants graded in "
-                     f"{minutes:.0f} min (seed {args.seed}, {args.jobs} grader processes)")
+                     f"{seconds:.0f} s (seed {args.seed}, {args.jobs} grader processes)")
     write_table(markdown_table(results) + "\n\n" + "\n".join(notes))
 
 
