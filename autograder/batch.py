@@ -159,12 +159,17 @@ def grade_class(
             yield Graded(sub.student, error=f"{failure} (not retried: use --regrade)")
         else:
             todo.append((sub, sha))
+    if not todo:
+        return
     if scheduler:
         from autograder.dask_backend import DaskGrading
 
         backend: Any = DaskGrading(scheduler)
     else:
-        backend = GradingProcesses(min(max(workers, 1), len(todo) or 1))
+        from autograder.worker import prestart_worker
+
+        backend = GradingProcesses(min(max(workers, 1), len(todo)),
+                                   warm_up=(prestart_worker, (sandbox,)))
     with backend as processes:
         for sub, sha, outcome in processes.map(
                 [((str(sub.path), assignment, sandbox, seed, sub.refused), (sub, sha))

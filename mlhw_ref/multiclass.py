@@ -15,13 +15,16 @@ penalised.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
 
 from .activations import drelu, log_softmax, relu, sign, softmax
 from .gradcheck import max_relative_error
+
+if TYPE_CHECKING:  # matplotlib is imported only when a plot is made
+    from matplotlib.figure import Figure
 
 __all__ = [
     "accuracy",
@@ -392,6 +395,8 @@ def plot_decision_boundary(
     )
     Z = predict(params, np.column_stack([g0.ravel(), g1.ravel()])).reshape(g0.shape)
     m = np.asarray(params["W2"]).shape[0]
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(5, 5))
     ax = fig.add_subplot()
     ax.contourf(g0, g1, Z, levels=np.arange(m + 1) - 0.5, cmap="coolwarm", alpha=0.35)

@@ -27,11 +27,13 @@ paths agree exactly):
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # matplotlib is imported only when a plot is made
+    from matplotlib.figure import Figure
 
 __all__ = [
     "e_step",
@@ -403,6 +405,8 @@ def plot_log_likelihood(ll) -> Figure:
     ll = np.asarray(ll, dtype=np.float64)
     if ll.ndim != 1 or ll.size == 0:
         raise ValueError(f"ll must be a non-empty 1-D sequence; got shape {ll.shape}.")
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(np.arange(ll.size), ll, marker="." if ll.size <= 50 else None)

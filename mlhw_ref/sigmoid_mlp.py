@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
 
 from .activations import dsigmoid, log_sigmoid, relu, sigmoid
+
+if TYPE_CHECKING:  # matplotlib is imported only when a plot is made
+    from matplotlib.figure import Figure
 
 __all__ = [
     "accuracy",
@@ -472,6 +474,8 @@ def plot_grad_norms(depths: ArrayLike, norms: ArrayLike) -> Figure:
         raise ValueError(
             f"depths and norms must be 1-D of the same length, got {depths.shape} and {norms.shape}."
         )
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(5, 3.5))
     ax = fig.add_subplot()
     ax.plot(depths, norms, marker="o")

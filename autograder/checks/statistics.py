@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -41,9 +42,7 @@ def _samples(samples: Any, name: str, called: str | None) -> np.ndarray:
 
 def _z(max_false_failure: float) -> float:
     """Two-sided normal quantile: |Z| > z with probability ``max_false_failure``."""
-    from scipy import stats  # imported here: scipy.stats costs ~0.3 s at start-up
-
-    return float(stats.norm.isf(max_false_failure / 2))
+    return NormalDist().inv_cdf(1 - max_false_failure / 2)  # not scipy.stats: 0.5 s to import
 
 
 def samples_needed_for_std(rel: float, max_false_failure: float = MAX_FALSE_FAILURE) -> int:

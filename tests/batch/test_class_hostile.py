@@ -16,7 +16,7 @@ from autograder.results import Status, SubmissionResult, TestResult, question_ke
 
 
 def dies_on_eve_and_once_on_fred(path: str, marker: str) -> str:
-    """A stand-in for grading one file, run in a spawned grading process."""
+    """A stand-in for grading one file, run in a grading process."""
     name = Path(path).stem
     if name == "eve" or (name == "fred" and not os.path.exists(marker)):
         if name == "fred":
