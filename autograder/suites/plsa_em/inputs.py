@@ -17,7 +17,10 @@ from mlhw_ref.datasets.corpora import sample_plsa_corpus
 # Question 5: an (M, N, K) float64 array would be 2,000 * 15,000 * 20 * 8 B = 4.8 GB, more
 # than twice the worker's 2 GiB address-space cap (float32: 2.4 GB, still too much), while
 # (M, N) arrays (240 MB in float64) fit. About 1% of the entries are non-zero.
-BIG_M, BIG_N, BIG_K, BIG_NNZ, BIG_ITER = 2_000, 15_000, 20, 300_000, 10
+# Question 5 is about size (memory and time), not convergence, which question 4 grades: three
+# iterations tell a fit through the (M, N, K) gamma (out of memory in the first) and a wrong
+# update (O(1) off after one) from the reference as surely as ten, at a third of the cost.
+BIG_M, BIG_N, BIG_K, BIG_NNZ, BIG_ITER = 2_000, 15_000, 20, 300_000, 3
 
 
 def distinct_sizes(rng: np.random.Generator) -> tuple[int, int, int]:
