@@ -146,7 +146,7 @@ def grade_class(
     it was grading: that student is retried once in a fresh process, and a second death is
     recorded as a grader failure with its reason; the batch goes on.
     """
-    from autograder.runner import suite_dir
+    from autograder.suites import suite_dir
 
     suite_dir(assignment)  # fail early on an unknown assignment
     sandbox = sandbox or SandboxConfig()

@@ -89,8 +89,9 @@ def run_grade_class(folder: Path, assignment: str, gradebook: Path, *, workers: 
                     sandbox: SandboxConfig, console: Console | None = None,
                     scheduler: str | None = None) -> int:
     """The `grade-class` command; returns its exit code."""
+    from autograder.errors import GraderError
     from autograder.grade_cli import sandbox_problem
-    from autograder.runner import GraderError, suite_dir
+    from autograder.suites import suite_dir
 
     console = console or Console()
     try:

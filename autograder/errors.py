@@ -102,3 +102,7 @@ __all__ = [
     "StudentException",
     "StudentTimeout",
 ]
+
+
+class GraderError(Exception):
+    """The grader itself cannot run (unknown assignment, broken suite)."""

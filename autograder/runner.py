@@ -27,24 +27,20 @@ import numpy as np
 import pytest
 
 from autograder import feedback
-from autograder.errors import CheckFailed, NotAttempted, StudentError
+from autograder.errors import CheckFailed, GraderError, NotAttempted, StudentError
 from autograder.profile import Stopwatch, TestTiming, TimedModule
 from autograder.proxy import CallRecord, StudentProxy
 from autograder.results import Status, SubmissionResult, TestResult, WrittenAnswer, question_key
 from autograder.sandbox import SandboxConfig
 from autograder.submission import SubmissionError, load_submission
 from autograder.submission.written import written_answers
+from autograder.suites import SUITES, available_assignments, suite_dir  # noqa: F401 (re-exported)
 
-SUITES = Path(__file__).parent / "suites"
 # Marker visibility -> Gradescope's. A hidden test's inputs are never shown; its score and
 # feedback reach the student once grades are published (so resubmitting cannot probe it).
 _VISIBILITY = {"public": "visible", "visible": "visible", "hidden": "after_published",
                "after_published": "after_published", "after_due_date": "after_due_date",
                "never": "hidden"}
-
-
-class GraderError(Exception):
-    """The grader itself cannot run (unknown assignment, broken suite)."""
 
 
 @dataclass
@@ -64,20 +60,6 @@ def wrong_assignment(name: str, named: str, assignment: str) -> str:
     """The reason a notebook of another assignment is not graded against this one."""
     return (f"{name} is the notebook of {named}, not of {assignment} (its metadata says so); "
             f"submit the {assignment} notebook")
-
-
-def suite_dir(assignment: str) -> Path:
-    """The folder of an assignment's hidden suite, or GraderError listing the known ones."""
-    path = SUITES / assignment
-    if not re.fullmatch(r"[a-z0-9_]+", assignment) or not path.is_dir():
-        known = ", ".join(available_assignments()) or "none"
-        raise GraderError(f"unknown assignment {assignment!r} (known: {known})")
-    return path
-
-
-def available_assignments() -> list[str]:
-    """Assignments that have a suite."""
-    return sorted(p.name for p in SUITES.iterdir() if p.is_dir() and any(p.glob("test_*.py")))
 
 
 def grade_submission(path: str | Path, assignment: str, options: GradeOptions | None = None,

@@ -2,8 +2,8 @@
 
 Counts always cross the sandbox boundary as *dense* arrays: the protocol carries plain
 NumPy arrays only (no scipy.sparse), so a "sparse" corpus is a dense array that is mostly
-zeros, and the large corpus of question 5 travels as dense int16 (2,000 x 15,000 = 60 MB;
-its counts are below 20, and half the bytes to send, copy and check is 0.3 s per grading).
+zeros, and the large corpus of question 5 travels as dense int16 (1,000 x 6,000 = 12 MB; its
+counts stay below 20).
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from autograder.checks import Mistake
 from mlhw_ref import plsa as ref
 from mlhw_ref.datasets.corpora import sample_plsa_corpus
 
-# Question 5: an (M, N, K) float64 array would be 2,000 * 15,000 * 20 * 8 B = 4.8 GB, more
+# Question 5: an (M, N, K) float64 array would be 1,000 * 6,000 * 100 * 8 B = 4.8 GB, more
 # than twice the worker's 2 GiB address-space cap (float32: 2.4 GB, still too much), while
-# (M, N) arrays (240 MB in float64) fit. About 1% of the entries are non-zero.
+# (M, N) arrays (48 MB in float64) fit. About 1% of the entries are non-zero. Many topics
+# rather than many documents: the same 4.8 GB with a fifth of the counts to send (2,000 x
+# 15,000 at K = 20 was 0.6 s of every grading, most of it moving the dense counts).
 # Question 5 is about size (memory and time), not convergence, which question 4 grades: three
 # iterations tell a fit through the (M, N, K) gamma (out of memory in the first) and a wrong
 # update (O(1) off after one) from the reference as surely as ten, at a third of the cost.
-BIG_M, BIG_N, BIG_K, BIG_NNZ, BIG_ITER = 2_000, 15_000, 20, 300_000, 3
+BIG_M, BIG_N, BIG_K, BIG_NNZ, BIG_ITER = 1_000, 6_000, 100, 60_000, 3
 
 
 def distinct_sizes(rng: np.random.Generator) -> tuple[int, int, int]:
