@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder import feedback
+from autograder import feedback, suites
 from autograder.errors import CheckFailed, GraderError, NotAttempted, StudentError
 from autograder.profile import Stopwatch, TestTiming, TimedModule
 from autograder.proxy import CallRecord, StudentProxy
@@ -34,7 +34,7 @@ from autograder.results import Status, SubmissionResult, TestResult, WrittenAnsw
 from autograder.sandbox import SandboxConfig
 from autograder.submission import SubmissionError, load_submission
 from autograder.submission.written import written_answers
-from autograder.suites import SUITES, available_assignments, suite_dir  # noqa: F401 (re-exported)
+from autograder.suites import available_assignments, suite_dir  # noqa: F401 (re-exported)
 
 # Marker visibility -> Gradescope's. A hidden test's inputs are never shown; its score and
 # feedback reach the student once grades are published (so resubmitting cannot probe it).
@@ -165,7 +165,7 @@ _UNUSED_PLUGINS = (
 
 def _run_pytest(folder: Path, plugin: GradingPlugin, seed: int) -> None:
     args = [
-        str(folder), "-c", str(SUITES / "pytest.ini"), "--rootdir", str(SUITES),
+        str(folder), "-c", str(suites.SUITES / "pytest.ini"), "--rootdir", str(suites.SUITES),
         "--import-mode=importlib",
     ]
     # Hypothesis costs ~0.1 s to import, so it is loaded only for a suite that uses it, and

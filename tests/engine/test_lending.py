@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from autograder import runner
+from autograder import suites
 from autograder.results import Status
 from autograder.runner import GradeOptions, grade_submission
 from autograder.sandbox import SandboxConfig
@@ -87,11 +87,11 @@ def suite(tmp_path, monkeypatch):
     root = tmp_path / "suites"
     folder = root / "lending"
     folder.mkdir(parents=True)
-    shutil.copy(runner.SUITES / "pytest.ini", root)
+    shutil.copy(suites.SUITES / "pytest.ini", root)
     (folder / "test_lending.py").write_text(SUITE)
     (tmp_path / "lending_reference.py").write_text(REFERENCE)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(runner, "SUITES", root)
+    monkeypatch.setattr(suites, "SUITES", root)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import runner
+from autograder import suites
 from autograder.runner import GradeOptions, grade_submission
 
 SUITE = '''
@@ -32,9 +32,9 @@ def suite(tmp_path, monkeypatch, request) -> Path:
     root = tmp_path / "suites"
     folder = root / request.node.name.removeprefix("test_")[:40]
     folder.mkdir(parents=True)
-    shutil.copy(runner.SUITES / "pytest.ini", root)
+    shutil.copy(suites.SUITES / "pytest.ini", root)
     (folder / f"test_{folder.name}.py").write_text(SUITE)
-    monkeypatch.setattr(runner, "SUITES", root)
+    monkeypatch.setattr(suites, "SUITES", root)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     return folder

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from autograder import runner
+from autograder import suites
 from autograder.results import Status
 from autograder.runner import GradeOptions, grade_submission
 
@@ -32,9 +32,9 @@ def test_suite_bug(student):
 def suite(tmp_path, monkeypatch):
     root = tmp_path / "suites"
     (root / "returns").mkdir(parents=True)
-    shutil.copy(runner.SUITES / "pytest.ini", root)
+    shutil.copy(suites.SUITES / "pytest.ini", root)
     (root / "returns" / "test_returns.py").write_text(SUITE)
-    monkeypatch.setattr(runner, "SUITES", root)
+    monkeypatch.setattr(suites, "SUITES", root)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
