@@ -134,3 +134,19 @@ def test_sampler_rejects_bad_arguments_with_useful_messages():
         sample_plsa_corpus(5, 5, 2, rng=rng, nnz=26)
     with pytest.raises(ValueError, match="concentration"):
         sample_plsa_corpus(5, 5, 2, rng=rng, topic_concentration=0.0)
+
+
+def test_reuters_counts_come_from_the_cache_only_when_it_is_sound(tmp_path, monkeypatch):
+    """The parsed Reuters counts are kept in the cache folder: the cached copy equals lda's
+    own parse, and an unreadable cache file is parsed again (and replaced)."""
+    import lda.datasets
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    parsed = np.asarray(lda.datasets.load_reuters(), dtype=np.int64)
+    first = load_reuters().counts.toarray()  # parses and writes the cache
+    (cache,) = (tmp_path / "mlhw").glob("reuters-*.npy")
+    np.testing.assert_array_equal(np.load(cache), parsed)
+    np.testing.assert_array_equal(load_reuters().counts.toarray(), parsed)  # from the cache
+    cache.write_bytes(b"not an array")
+    np.testing.assert_array_equal(load_reuters().counts.toarray(), first)
+    np.testing.assert_array_equal(np.load(cache), parsed)
