@@ -7,6 +7,7 @@ grading.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -172,6 +173,7 @@ def assert_equivalent(
 
     # Reading the answer builds sympy objects, which a hostile answer can make arbitrarily
     # slow or make raise: reading and comparing run together in a child with a deadline.
+    warm_up()
     inputs = (answer, expected, symbols, assumptions, name, numeric_ok, reveal, sampler,
               extra_functions, extra_constants, seed)
     outcome = verdict_once("equivalent", inputs, lambda: run_with_deadline(judge, timeout))
@@ -184,6 +186,15 @@ def assert_equivalent(
                           f"({outcome[1][:200]})")
     if outcome[1] is not None:
         raise CheckFailed(outcome[1])
+
+
+@functools.cache
+def warm_up() -> None:
+    """Judge one small answer of our own here, in the grading process, once: sympy imports
+    modules and fills caches on first use, which every forked check would otherwise redo."""
+    x = sympy.Symbol("x", positive=True)
+    _judge("2*x/(x + x**2)", "2/(1 + x)", {"x": x}, {"x": "positive"}, "answer", True, False,
+           None, (), (), 0)
 
 
 def _judge(answer: Any, expected: Any, symbols: Mapping[str, sympy.Symbol],
