@@ -15,17 +15,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from autograder import one_thread_per_grader
+from autograder.errors import GraderError
 from autograder.sandbox import SandboxConfig
 
 DIED_TWICE = object()
 """The outcome of a task whose grading process died twice."""
 
 
-# What every grading process imports (0.3 s of CPU), imported once by multiprocessing's fork
-# server, which forks the grading processes. That server is a fresh process (nothing of the
-# command's is inherited: no open gradebook, no console thread) and runs no student code.
-PRELOAD = ["autograder.worker",
-           "autograder.grading_processes"]
+# What a grading process needs to start its sandbox (before it imports pytest and the rest),
+# imported once by multiprocessing's fork server, which forks the grading processes. That
+# server is a fresh process (nothing of the command's is inherited: no open gradebook, no
+# console thread) and runs no student code.
+PRELOAD = ["autograder.worker", "autograder.grading_processes"]
 
 
 class GradingProcesses:
@@ -98,8 +99,6 @@ class GradingProcesses:
                         if outcome is not None:
                             self._idle.append((process, conn))
                             if outcome[0] == "grader_error":
-                                from autograder.runner import GraderError
-
                                 raise GraderError(outcome[1])
                             yield (*key, outcome[1])
                             continue
@@ -133,12 +132,14 @@ def _serve(conn: Any, work: Callable[..., Any],
            warm_up: tuple[Callable[..., Any], tuple] | None = None) -> None:
     """A grading process: run ``warm_up``, then ``work`` on each task received until the
     pipe closes."""
-    from autograder.runner import GraderError
     from autograder.worker import close_spare_workers
 
     try:
         if warm_up is not None:
-            warm_up[0](*warm_up[1])
+            try:
+                warm_up[0](*warm_up[1])
+            except Exception:  # noqa: BLE001 - only a head start: the task redoes it and reports
+                pass
         while True:
             try:
                 args = conn.recv()
@@ -166,7 +167,7 @@ def grade_one(path: str, assignment: str, sandbox: SandboxConfig, seed: int | No
     from autograder.worker import prestart_worker
 
     prestart_worker(sandbox)  # first: the sandbox starts while the grader imports pytest
-    from autograder.runner import GradeOptions, GraderError, grade_submission
+    from autograder.runner import GradeOptions, grade_submission
 
     options = GradeOptions(sandbox=sandbox, seed=seed, questions=questions)
     try:
