@@ -195,6 +195,14 @@ def chain_gradients(h, g):
     # the gradient averaged twice in the update (dw already carries 1/m): q4 only, and its
     # published runs must catch it (m = 2 there) whether or not their reference is remembered
     "mistake_train_double_mean": {"train": TRAIN.replace("w = w - alpha * dw", "w = w - alpha * dw / len(x)")},
+    # stops once J changes by less than 1e-9 and pads the costs: the stalled settings stop
+    # after one update (q4's 200-iteration runs must see it), the all-ones run short of 1e-20
+    "mistake_train_stops_when_flat": {"train": TRAIN.replace(
+        "        costs.append(chain_cost(x, y, w, b))\n",
+        "        costs.append(chain_cost(x, y, w, b))\n"
+        "        if abs(costs[-2] - costs[-1]) < 1e-9:  # converged: stop early\n"
+        "            costs += [costs[-1]] * (max_iter + 1 - len(costs))\n"
+        "            break\n")},
     "mistake_sum_not_product": {"backward": BACKWARD.replace("dt[k - 1] * g[k] * w[k]", "np.dot(dt[k - 1], g[k]) * w[k]")},
     "mistake_two_layer_phi": {"two_layer": TWO_LAYER.replace("dphi(U1) * (G2", "phi(U1) * (G2")},
     # Derivations: tanh'(u) taken as 1 - u^2 in dh_du and in the steps (the code is right):

@@ -321,6 +321,8 @@ def top_words(beta, vocab, n=10):
         "        beta_new = beta * (R.T @ alpha).T  # sum_i n_ij gamma_ijk, with the old alpha\n",
         "        alpha = alpha_new / alpha_new.sum(axis=1, keepdims=True)\n"
         "        beta_new = beta * (R.T @ alpha).T  # with the new alpha: not EM\n")},
+    # the fit's ll takes P(d) = 1/N (words) for 1/M: alpha and beta are right, ll is not
+    "mistake_fit_ll_log_N": {"fit": FIT.replace("n.sum() * np.log(M)", "n.sum() * np.log(N)")},
     "mistake_fit_binary_counts": {"fit": FIT.replace("n = counts[i, j].astype(float)", "n = np.ones(i.size)  # presence, not counts")},
     "mistake_fit_stops_early": {"fit": FIT.replace(
         "        if t == n_iter:\n            break\n",

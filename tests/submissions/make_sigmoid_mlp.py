@@ -287,6 +287,9 @@ def backward(params, X, y):
         "    f = sigmoid(z)\n    return float(-np.sum(y * np.log(f) + (1 - y) * np.log(1 - f)))")},
     # draws from NumPy's global generator, not from rng: not reproducible
     "mistake_np_random_init": {"init": INIT.replace("rng.normal(0.0, std,", "np.random.normal(0.0, std,")},
+    # He's variance from the fan-out, 2/n_out: right for the square ReLU stacks, wrong for
+    # any other layer (the output unit: n_out = 1)
+    "mistake_he_fan_out": {"init": INIT.replace("std = he_std(sizes[l - 1]) if", "std = he_std(sizes[l]) if")},
     # LeCun's 1/n_in variance on the output unit only
     "mistake_lecun_output": {"init": INIT.replace(
         "            params[f\"w{l}\"] = rng.normal(0.0, std, size=sizes[l - 1])",
