@@ -25,6 +25,11 @@ REFERENCE = "mlhw_ref.chain"
 # A published run is 1000 iterations through 100 layers: about 0.3 s for a plain NumPy loop,
 # but many times that on a loaded grading machine; the sandbox's per-call default is shorter.
 TRAIN_TIMEOUT = 15
+# The all-ones run is graded on its first 500 iterations: J falls geometrically from 0.0727
+# and is 1.6e-27 there (2e-12 after 200, 1.7e-22 after 400), far below the 1e-20 that the
+# published 1000 reach, and the total update is checked against gradient descent's anyway;
+# the second 500 would decide nothing more at 0.15 s of the student's time.
+ALL_ONES_ITER = 500
 # The stalled runs (all 5.0, all 0.9) are graded on their first 200 iterations: J is flat
 # there and each update the same size (the total update grows linearly, 1e-4 to 2e-3 after
 # 200), so the rest of the 1000 would repeat what these decide, at 0.2 s of the student's
@@ -71,7 +76,7 @@ def _train(student, ref, x, y, w0, b0, alpha, iters, published=False):
     return train(x, y, w0, b0, alpha, iters), expected
 
 
-def _published_run(student, ref, weight, iters=1000):
+def _published_run(student, ref, weight, iters):
     """Run train_chain on a published setting; check the costs' length, that b stays None
     and that the weights moved exactly as gradient descent moves them."""
     w0 = np.full(PUBLISHED_L, weight)
@@ -104,7 +109,7 @@ def _published_run(student, ref, weight, iters=1000):
 
 
 def _all_ones_trains(s, ref):
-    costs, _ = _published_run(s, ref, 1.0)
+    costs, _ = _published_run(s, ref, 1.0, ALL_ONES_ITER)
     if not abs(costs[0] - 0.0727) < 0.00005:
         raise CheckFailed(
             f"costs[0] = {costs[0]:.6g}; with all weights 1.0 the cost before the first "
@@ -112,14 +117,14 @@ def _all_ones_trains(s, ref):
         )
     if not costs[-1] < 1e-20:
         raise CheckFailed(
-            f"after 1000 updates J = {costs[-1]:.3g}; gradient descent with alpha = 0.1 "
+            f"after {ALL_ONES_ITER} updates J = {costs[-1]:.3g}; gradient descent with alpha = 0.1 "
             "reaches below 1e-20 from all-ones weights"
         )
 
 
 @pytest.mark.question("q4", points=6)
 def test_q4_all_ones_trains(student, ref):
-    """train_chain from all weights 1.0 (published run): 1001 costs from 0.0727 to below 1e-20, and the weights of gradient descent"""
+    """train_chain from all weights 1.0 (published setting, 500 iterations): 501 costs from 0.0727 to below 1e-20, and the weights of gradient descent"""
     _graded(student, ref, lambda s: _all_ones_trains(s, ref), "train_chain")
 
 
