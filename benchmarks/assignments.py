@@ -20,7 +20,10 @@ Per assignment (every one by default):
 4. Where mlhw's time goes: one in-process grading with ``profile`` gives the seconds spent in
    the student's calls; the engine's share of the class run is
    ``1 - size * student / (workers * wall)`` (reference, comparisons, process starts,
-   loading and writing results: everything but the student's own code).
+   loading and writing results: everything but the student's own code). The last column,
+   ``nbgrader class time * workers / (size * student)``, is the most any grader could gain
+   on nbgrader while making the same calls of the student's code on the same cores: the
+   ratio at an engine that costs nothing.
 
 Every tool's score is checked first (the solution must take full marks everywhere), so a
 tool that grades nothing cannot look fast. Work files go to benchmarks/out/assignments/.
@@ -155,15 +158,16 @@ def table(rows: dict[str, dict[str, float]], repeats: int, size: int) -> str:
         "",
         f"| class of {size} | otter loop (size × one) | nbgrader autograde | mlhw grade-class "
         f"-j{WORKERS} | otter ÷ mlhw | nbgrader ÷ mlhw | student's calls per submission | "
-        "engine share |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "engine share | nbgrader ÷ the student's calls alone |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in rows.items():
         lines.append(
             f"| {name} | {r['otter_class']:.0f} s | {r['nbgrader_class']:.1f} s "
             f"| {r['mlhw_class']:.1f} s | {r['otter_class'] / r['mlhw_class']:.1f}× "
             f"| {r['nbgrader_class'] / r['mlhw_class']:.1f}× | {r['student']:.2f} s "
-            f"| {r['engine_share']:.0%} |")
+            f"| {r['engine_share']:.0%} "
+            f"| {r['nbgrader_class'] * WORKERS / (size * r['student']):.1f}× |")
     return "\n".join(lines)
 
 

@@ -196,7 +196,7 @@ def chain_gradients(h, g):
     # published runs must catch it (m = 2 there) whether or not their reference is remembered
     "mistake_train_double_mean": {"train": TRAIN.replace("w = w - alpha * dw", "w = w - alpha * dw / len(x)")},
     # stops once J changes by less than 1e-9 and pads the costs: the stalled settings stop
-    # after one update (q4's 200-iteration runs must see it), the all-ones run short of 1e-20
+    # after one update (q4's 100-iteration runs must see it), the all-ones run short of 1e-20
     "mistake_train_stops_when_flat": {"train": TRAIN.replace(
         "        costs.append(chain_cost(x, y, w, b))\n",
         "        costs.append(chain_cost(x, y, w, b))\n"
