@@ -415,6 +415,12 @@ class _Encoder:
 
 
 class _Fingerprinter(_Encoder):
+    def rng(self, g: Any, where: str, depth: int) -> dict:
+        # Not its state: a function is expected to draw from its ``rng``, and the grader
+        # ignores that change (`checks.mutation`), so it must not cost sending back every
+        # argument (a training set, for a trainer given an rng).
+        return {**super().rng(g, where, depth), "state": None}
+
     def array(self, a: np.ndarray, where: str) -> dict:
         header = super().array(a[:0] if a.ndim else a.reshape(1)[:0], where)  # dtype checks
         del header

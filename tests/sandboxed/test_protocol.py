@@ -394,3 +394,11 @@ def test_fingerprints_change_exactly_when_values_change():
     assert P.fingerprint(np.zeros((2, 1))) != P.fingerprint(np.zeros((1, 2)))
     with pytest.raises(P.UnsupportedValue):
         P.fingerprint(np.zeros(2).view(MyArray))
+
+
+def test_fingerprints_ignore_a_generators_state_but_not_its_kind():
+    rng = np.random.default_rng(1)
+    fp = P.fingerprint((rng, 3))
+    rng.normal(size=10)
+    assert P.fingerprint((rng, 3)) == fp  # drawing from the rng is expected, not a mutation
+    assert P.fingerprint((np.random.Generator(np.random.MT19937(1)), 3)) != fp

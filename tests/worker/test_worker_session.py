@@ -270,6 +270,8 @@ def test_generators_round_trip_with_identical_draws(student):
     remote = student.draw(rng, 5)
     assert np.array_equal(remote, np.random.default_rng(42).normal(size=5))
     assert student.last_call.changed == ()  # advancing the rng is not a mutation
+    # ... so the worker does not send the arguments back for it (a training set beside it)
+    assert student.last_call.outcome.args_unchanged
 
 
 def test_ndarray_subclass_with_rigged_eq_is_refused(student):
