@@ -154,9 +154,13 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path):
     for i in range(10):  # students left to grade when the interrupt comes (the five are quick)
         shutil.copy(EXAMPLES / "solution.ipynb", tmp_path / "class" / f"zoe{i}.ipynb")
     db = tmp_path / "grades.db"
+    # The command gets Ctrl-C's default handling even where this test process ignores SIGINT
+    # (an ignored signal stays ignored across exec, and Python then installs no handler):
+    # something run earlier in the same test worker may leave it ignored.
     proc = subprocess.Popen(MLHW + ["grade-class", str(tmp_path / "class"), "-a", "deep_chain",
                                     "--gradebook", str(db), "--workers", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None and not graded_so_far(db):
         time.sleep(0.05)
