@@ -203,6 +203,12 @@ def chain_gradients(h, g):
         "        if abs(costs[-2] - costs[-1]) < 1e-9:  # converged: stop early\n"
         "            costs += [costs[-1]] * (max_iter + 1 - len(costs))\n"
         "            break\n")},
+    # J recorded at the top of each iteration, so the cost after the last update is missing
+    # (max_iter entries instead of max_iter + 1): q4's runs see costs of the wrong length
+    "mistake_train_costs_miss_last": {"train": TRAIN.replace(
+        "    costs = [chain_cost(x, y, w, b)]\n    for _ in range(max_iter):\n",
+        "    costs = []\n    for _ in range(max_iter):\n        costs.append(chain_cost(x, y, w, b))\n").replace(
+        "        costs.append(chain_cost(x, y, w, b))\n    return", "    return")},
     "mistake_sum_not_product": {"backward": BACKWARD.replace("dt[k - 1] * g[k] * w[k]", "np.dot(dt[k - 1], g[k]) * w[k]")},
     "mistake_two_layer_phi": {"two_layer": TWO_LAYER.replace("dphi(U1) * (G2", "phi(U1) * (G2")},
     # Derivations: tanh'(u) taken as 1 - u^2 in dh_du and in the steps (the code is right):

@@ -291,6 +291,10 @@ def backward(params, X, y):
     # any other layer (the output unit: n_out = 1)
     "mistake_he_fan_out": {"init": INIT.replace("std = he_std(sizes[l - 1]) if", "std = he_std(sizes[l]) if")},
     # LeCun's 1/n_in variance on the output unit only
+    # Glorot's 2 / (n_in + n_out) instead of He's 2 / n_in: half He's variance on the square
+    # ReLU stacks, so Var(z) halves at every layer
+    "mistake_he_glorot": {"init": INIT.replace("std = he_std(sizes[l - 1]) if",
+                                               "std = np.sqrt(2 / (sizes[l - 1] + sizes[l])) if")},
     "mistake_lecun_output": {"init": INIT.replace(
         "            params[f\"w{l}\"] = rng.normal(0.0, std, size=sizes[l - 1])",
         "            params[f\"w{l}\"] = rng.normal(0.0, np.sqrt(1.0 / sizes[l - 1]) if scheme == \"he\" else 1.0, "
