@@ -151,7 +151,7 @@ def test_unknown_assignment_stops_the_class_with_code_3(tmp_path):
 @pytest.mark.slow
 def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path):
     make_class(tmp_path / "class")
-    for i in range(10):  # students left to grade when the interrupt comes (the five are quick)
+    for i in range(10):  # so that students are left when the interrupt comes (saved < 15)
         shutil.copy(EXAMPLES / "solution.ipynb", tmp_path / "class" / f"zoe{i}.ipynb")
     db = tmp_path / "grades.db"
     # The command gets Ctrl-C's default handling even where this test process ignores SIGINT

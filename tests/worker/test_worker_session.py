@@ -87,6 +87,10 @@ def catch_phi(phi):
 def draw(rng, n):
     return rng.normal(size=n)
 
+def draw_and_center(rng, x):
+    x -= x.mean()
+    return rng.normal()
+
 class MyArray(np.ndarray):
     def __eq__(self, other):
         return np.ones(np.shape(self), dtype=bool)
@@ -272,6 +276,11 @@ def test_generators_round_trip_with_identical_draws(student):
     assert student.last_call.changed == ()  # advancing the rng is not a mutation
     # ... so the worker does not send the arguments back for it (a training set beside it)
     assert student.last_call.outcome.args_unchanged
+
+
+def test_a_mutation_beside_a_generator_is_still_reported(student):
+    student.draw_and_center(np.random.default_rng(1), np.arange(4.0))
+    assert student.last_call.changed == ("argument 2",)
 
 
 def test_ndarray_subclass_with_rigged_eq_is_refused(student):
