@@ -117,7 +117,7 @@ class SandboxConfig:
     hidden_paths: tuple[str, ...] = ()
     read_only_paths: tuple[str, ...] = field(default=())
     spare_workers: bool = True
-    preload: tuple[str, ...] = ("numpy", "matplotlib.pyplot", "sympy")
+    preload: tuple[str, ...] = ("numpy", "scipy.sparse", "matplotlib.pyplot", "sympy")
 
     def __post_init__(self) -> None:
         if self.isolation not in ("auto", "bubblewrap", "reduced"):

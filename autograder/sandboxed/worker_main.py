@@ -448,6 +448,29 @@ def _remove_ipc(libc):
                 getattr(libc, f"{kind}ctl")(ipc_id, 0, None)
 
 
+def _warm_up():
+    """Do once, before any fork, the first-use work of the preloaded libraries that every
+    forked student would otherwise repeat: SymPy's lazy imports on the first sum (its tensor
+    and combinatorics modules, 0.05 s) and Matplotlib's first figure, line and text."""
+    if "sympy" in sys.modules:
+        try:
+            sympy = sys.modules["sympy"]
+            x = sympy.Symbol("x")
+            str(sympy.simplify((x + 1) ** 2 - x * sympy.Rational(1, 2)).diff(x))
+        except Exception:
+            pass
+    if "matplotlib.pyplot" in sys.modules:
+        try:
+            plt = sys.modules["matplotlib.pyplot"]
+            fig, ax = plt.subplots()
+            ax.plot([0, 1], [1, 2], label="a")
+            ax.set_xlabel("x")
+            ax.legend()
+            plt.close(fig)
+        except Exception:
+            pass
+
+
 def _zygote():
     """Serve ``fork`` and ``end`` on the control socket; returns only in a forked child.
 
@@ -477,6 +500,7 @@ def _zygote():
             importlib.import_module(name)
         except Exception:
             pass
+    _warm_up()
     home = _CONFIG.get("home", "/tmp")
     keep = _snapshot(home)
     ctl = socket.socket(fileno=_CONFIG["ctl_fd"])

@@ -37,6 +37,9 @@ others = sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) no
 draw = float(np.random.random())
 ipc = [len(open(f"/proc/sysvipc/{k}").readlines()) - 1 for k in ("shm", "sem", "msg")]
 preloaded = "sympy" in sys.modules and "matplotlib.pyplot" in sys.modules
+preloaded_scipy = "scipy.sparse" in sys.modules
+# imported by SymPy on the first sum, by Matplotlib on the first figure: done in the zygote
+warmed = "sympy.tensor.tensor" in sys.modules and "matplotlib.backends.backend_agg" in sys.modules
 def sockets():
     import stat
     return [fd for fd in range(256) if _is_socket(fd)]
@@ -82,6 +85,8 @@ def test_the_next_submission_finds_nothing_of_the_one_before():
         assert second.get("ipc") == [0, 0, 0]  # and its System V IPC objects removed
         assert second.get("draw") != first_draw  # NumPy's global generator reseeded
         assert second.get("preloaded") is True
+        assert second.get("preloaded_scipy") is True
+        assert second.get("warmed") is True
         assert second.call("sockets").value == []  # the zygote's control socket is not here
         assert second.call("zygote_fds").value == "PermissionError"  # nor reachable via /proc
     finally:
