@@ -99,6 +99,10 @@ class StudentProxy:
         self.call_log: list[CallRecord] = []
         self._timeouts: dict[str, int] = {}
         self._record = record  # (name, args, kwargs) of each call, copied, when a list
+        # Names known to be functions: looked up once, then called without a round trip (a
+        # function the student rebinds to a value later fails its next call with "not a
+        # function", as looking it up again would have shown).
+        self._functions: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
@@ -107,10 +111,15 @@ class StudentProxy:
 
     def __getitem__(self, name: str) -> Any:
         """``student["name"]``: like attribute access, for any name (e.g. ``call_log``)."""
+        if name in self._functions:
+            return RemoteFunction(self, name)
         value = self.worker.get(name)
         if value is ... or (type(value) is tuple and ... in value):
             raise NotAttempted(f"`{name}` is still `...`: not attempted")
-        return RemoteFunction(self, name) if value is CALLABLE else value
+        if value is CALLABLE:
+            self._functions.add(name)
+            return RemoteFunction(self, name)
+        return value
 
     def defines(self, name: str) -> bool:
         """True if the notebook defines ``name`` (whatever its value)."""

@@ -147,6 +147,11 @@ def big():
 answer = np.float64(0.5)
 name = "student"
 
+def rebinds_itself():
+    global rebinds_itself
+    rebinds_itself = 7
+    return "first"
+
 _kept = None
 
 def keep(f):
@@ -191,6 +196,22 @@ def test_get_returns_values_and_marks_functions(worker, student):
     assert worker.get("double") is CALLABLE
     assert student.answer == 0.5 and type(student.answer) is float
     assert student.name == "student"
+
+
+def test_a_function_is_looked_up_once(worker, student, monkeypatch):
+    lookups = []
+    get = worker.get
+    monkeypatch.setattr(worker, "get", lambda name: lookups.append(name) or get(name))
+    assert [student.double(2), student.double(3), student["double"](4)] == [4, 6, 8]
+    assert lookups == ["double"]
+    assert student.answer == 0.5 and student.answer == 0.5  # values are read every time
+    assert lookups == ["double", "answer", "answer"]
+
+
+def test_a_function_rebound_to_a_value_fails_its_next_call(student):
+    assert student.rebinds_itself() == "first"
+    with pytest.raises(MissingName, match="`rebinds_itself` in your notebook is a int, not a function"):
+        student.rebinds_itself()
 
 
 def test_mutation_of_inputs_is_reported(student):
