@@ -72,6 +72,7 @@ class TestResult:
     output: str = ""
     visibility: str = "visible"
     duration: float = 0.0
+    student_seconds: float = 0.0  # of ``duration``, in the student's calls (round trips)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
@@ -80,6 +81,8 @@ class TestResult:
             self, "max_score", _number(self.max_score, f"max_score of {self.name!r}")
         )
         object.__setattr__(self, "duration", _number(self.duration, f"duration of {self.name!r}"))
+        object.__setattr__(self, "student_seconds",
+                           _number(self.student_seconds, f"student_seconds of {self.name!r}"))
         if self.visibility not in VISIBILITIES:
             raise ValueError(
                 f"visibility of test {self.name!r} is {self.visibility!r}; use one of {VISIBILITIES}"
@@ -101,6 +104,7 @@ class TestResult:
             "output": self.output,
             "visibility": self.visibility,
             "duration": self.duration,
+            "student_seconds": self.student_seconds,
         }
 
     @classmethod
@@ -115,6 +119,7 @@ class TestResult:
             output=data.get("output", ""),
             visibility=data.get("visibility", "visible"),
             duration=data.get("duration", 0.0),
+            student_seconds=data.get("student_seconds", 0.0),
         )
 
 

@@ -326,6 +326,7 @@ class GradingPlugin:
             output=output,
             visibility=visibility,
             duration=round(report.duration, 3),
+            student_seconds=round(self.timings.get(report.nodeid, (0.0, 0.0))[1], 4),
         )
 
     def _classify(self, exc: BaseException, report: pytest.TestReport) -> tuple[Status, str]:

@@ -17,6 +17,10 @@ def test_every_test_is_timed_and_the_shares_add_up():
     assert sum(t.student for t in options.profile) > 0
     assert sum(t.reference for t in options.profile) > 0
     assert "engine" in profile_table(options.profile)
+    # each result carries its test's seconds in the student's calls (into the gradebook)
+    assert [t.student_seconds for t in result.tests] == [round(t.student, 4) for t in options.profile]
+    derivation = next(t for t in result.tests if "derivation" in t.name)
+    assert derivation.student_seconds == 0.0 < derivation.duration  # a value read, no call
 
 
 def test_a_timed_module_counts_its_functions_only():

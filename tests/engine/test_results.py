@@ -33,6 +33,7 @@ def result_records(draw: st.DrawFn) -> TestResult:
         output=draw(st.text(max_size=200)),
         visibility=draw(st.sampled_from(VISIBILITIES)),
         duration=draw(st.floats(0, 100)),
+        student_seconds=draw(st.floats(0, 100)),
     )
 
 
