@@ -13,7 +13,8 @@ allocate more than it carries, or produce an object or structured array.
 Encoded values (the JSON tree): ``None``/bool/int/float/str as themselves, and tagged objects
 ``{"t": ...}`` for everything else: ``c`` complex, ``int`` big int (hex), ``list``, ``tuple``,
 ``dict`` (str keys), ``nd`` array blob, ``rng`` Generator, ``fn`` callback, ``sym`` sympy
-text, ``figure`` matplotlib figure data.
+text, ``figure`` matplotlib figure data; in the grader's requests only, ``kept`` (an array the
+worker process keeps from an earlier request, see `KeptArrays`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ __all__ = [
     "FigureData",
     "MapData",
     "FrameReader",
+    "KeptArrayMissing",
+    "KeptArrays",
     "LineData",
     "ProtocolError",
     "SymbolicText",
@@ -123,6 +126,11 @@ def _json_loads(text: str) -> Any:
 
 class ProtocolError(Exception):
     """A frame or encoded value is malformed (the other side misbehaved)."""
+
+
+class KeptArrayMissing(ProtocolError):
+    """A request names an array the worker no longer keeps (only student code in the worker
+    can have removed it)."""
 
 
 class UnsupportedValue(TypeError):
@@ -224,8 +232,44 @@ class FigureData:
 # --------------------------------------------------------------------------------- encoding
 
 
+class KeptArrays:
+    """The grader's record of the arrays one worker process keeps, so that an input passed
+    to many calls (a training set) crosses the pipe once.
+
+    Only an array that owns its data and is not writeable qualifies (the grader marks its
+    cached inputs so: their bytes cannot change), of at least ``min_bytes``, up to ``limit``
+    bytes in all (the worker's memory is limited). The first request sends it with a
+    ``keep`` number, later ones name it (``{"t": "kept"}``); the worker hands each call a
+    fresh copy of what it kept, so a student who modifies one changes nothing for the next
+    call. Each array is held here, so its ``id`` cannot be reused by another while the record
+    lives; a new worker process needs a new record.
+    """
+
+    def __init__(self, limit: int = 64 << 20, min_bytes: int = 1 << 20) -> None:
+        self.limit, self.min_bytes = limit, min_bytes
+        self._arrays: dict[int, tuple[np.ndarray, int]] = {}  # id -> (the array, its number)
+        self._bytes = 0
+
+    def number(self, a: np.ndarray) -> tuple[int, bool] | None:
+        """(its number, whether the worker has it already) for an array to keep; None for
+        one to send whole."""
+        entry = self._arrays.get(id(a))
+        if entry is not None and entry[0] is a:
+            return entry[1], True
+        if (a.flags.writeable or not a.flags.owndata or a.nbytes < self.min_bytes
+                or self._bytes + a.nbytes > self.limit):
+            return None
+        return _len(self._arrays), False
+
+    def add(self, a: np.ndarray, number: int) -> None:
+        """Record an array as sent (once its request was encoded whole)."""
+        self._arrays[id(a)] = (a, number)
+        self._bytes += a.nbytes
+
+
 def encode(
-    value: Any, *, callbacks: list[Callable[..., Any]] | None = None, blobs: list | None = None
+    value: Any, *, callbacks: list[Callable[..., Any]] | None = None, blobs: list | None = None,
+    kept: KeptArrays | None = None,
 ) -> Any:
     """Encode a value into a JSON-able header and a list of binary blobs.
 
@@ -240,6 +284,8 @@ def encode(
     blobs : list or None
         If given, blobs are appended to this list (several values sharing one frame) and
         only the header is returned.
+    kept : KeptArrays or None
+        Grader side only: the arrays the receiving worker process keeps (see `KeptArrays`).
 
     Returns
     -------
@@ -253,10 +299,12 @@ def encode(
     UnsupportedValue
         Naming the offending type and where it sits in ``value``.
     """
-    if blobs is not None:
-        return _Encoder(blobs, callbacks).enc(value, "", 0)
-    out: list = []
-    return _Encoder(out, callbacks).enc(value, "", 0), out
+    out: list = [] if blobs is None else blobs
+    encoder = _Encoder(out, callbacks, kept)
+    header = encoder.enc(value, "", 0)
+    for a, number in encoder.new_kept:  # only now: a value that failed to encode sent nothing
+        kept.add(a, number)  # type: ignore[union-attr]
+    return header if blobs is not None else (header, out)
 
 
 def fingerprint(value: Any) -> Any:
@@ -284,9 +332,12 @@ def blobs_equal(a: list, b: list) -> bool:
 
 
 class _Encoder:
-    def __init__(self, blobs: list, callbacks: list | None) -> None:
+    def __init__(self, blobs: list, callbacks: list | None, kept: KeptArrays | None = None
+                 ) -> None:
         self.blobs = blobs
         self.callbacks = callbacks
+        self.kept = kept
+        self.new_kept: list[tuple[np.ndarray, int]] = []
 
     def enc(self, v: Any, where: str, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -350,8 +401,23 @@ class _Encoder:
             )
         if dt.itemsize == 0:
             raise UnsupportedValue(f"a numpy array of empty dtype {dt}", where)
+        keep = self._keep(a)
+        if keep is not None and keep[1]:
+            return {"t": "kept", "k": keep[0]}
         self.blobs.append(_npy_bytes(a))
-        return {"t": "nd", "b": _len(self.blobs) - 1}
+        if keep is None:
+            return {"t": "nd", "b": _len(self.blobs) - 1}
+        self.new_kept.append((a, keep[0]))
+        return {"t": "nd", "b": _len(self.blobs) - 1, "keep": keep[0]}
+
+    def _keep(self, a: np.ndarray) -> tuple[int, bool] | None:
+        if self.kept is None:
+            return None
+        for x, number in self.new_kept:  # twice in one request: the worker decodes in order
+            if x is a:
+                return number, True
+        keep = self.kept.number(a)
+        return keep if keep is None or keep[1] else (keep[0] + _len(self.new_kept), False)
 
     def scalar(self, v: Any, where: str, depth: int) -> Any:
         kind = v.dtype.kind
@@ -562,7 +628,8 @@ def _unsupported(v: Any, where: str) -> UnsupportedValue:
 # --------------------------------------------------------------------------------- decoding
 
 
-def decode(header: Any, blobs: list, *, function_stub: Callable[[int], Any] | None = None) -> Any:
+def decode(header: Any, blobs: list, *, function_stub: Callable[[int], Any] | None = None,
+           kept: dict[int, np.ndarray] | None = None) -> Any:
     """Decode what `encode` produced, trusting nothing.
 
     Parameters
@@ -574,6 +641,9 @@ def decode(header: Any, blobs: list, *, function_stub: Callable[[int], Any] | No
     function_stub : callable or None
         Maps a callback id to the callable to use for it (the grader's registered function, or
         a `CallbackStub` in the worker). ``None`` refuses callbacks.
+    kept : dict or None
+        Worker side only: the arrays this process keeps (number -> array; see `KeptArrays`).
+        ``None`` refuses kept arrays (the grader reads none from a worker).
 
     Raises
     ------
@@ -581,7 +651,7 @@ def decode(header: Any, blobs: list, *, function_stub: Callable[[int], Any] | No
         On any malformed input (unknown tag, bad blob, wrong field types, excessive nesting).
     """
     try:
-        return _Decoder(blobs, function_stub).dec(header, 0)
+        return _Decoder(blobs, function_stub, kept).dec(header, 0)
     except ProtocolError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as e:
@@ -589,9 +659,11 @@ def decode(header: Any, blobs: list, *, function_stub: Callable[[int], Any] | No
 
 
 class _Decoder:
-    def __init__(self, blobs: list, function_stub: Callable[[int], Any] | None) -> None:
+    def __init__(self, blobs: list, function_stub: Callable[[int], Any] | None,
+                 kept: dict[int, np.ndarray] | None = None) -> None:
         self.blobs = blobs
         self.function_stub = function_stub
+        self.kept = kept
 
     def dec(self, h: Any, depth: int) -> Any:
         if depth > MAX_DEPTH + 4:
@@ -637,7 +709,22 @@ class _Decoder:
         i = _need(h, "b", int)
         if not 0 <= i < len(self.blobs):
             raise ProtocolError(f"array refers to blob {i} of {len(self.blobs)}")
-        return read_npy(self.blobs[i])
+        a = read_npy(self.blobs[i])
+        if "keep" in h:
+            self._store()[_need(h, "keep", int)] = a.copy()  # pristine, for the next calls
+        return a
+
+    def t_kept(self, h: dict, depth: int) -> np.ndarray:
+        number = _need(h, "k", int)
+        store = self._store()
+        if number not in store:
+            raise KeptArrayMissing(f"no kept array {number}")
+        return store[number].copy()
+
+    def _store(self) -> dict[int, np.ndarray]:
+        if self.kept is None:
+            raise ProtocolError("a kept array where none is allowed")
+        return self.kept
 
     def t_sym(self, h: dict, depth: int) -> SymbolicText:
         return SymbolicText(_need(h, "s", str))

@@ -294,6 +294,14 @@ class _Worker:
 
     def op_call(self, msg, blobs):
         name = str(msg["name"])
+        # Decoded first, whatever comes of the call: arrays to keep are kept for the next.
+        try:
+            args, kwargs = P.decode(msg["args"], blobs, function_stub=_stub, kept=_KEPT)
+        except P.KeptArrayMissing:
+            return _raise("bad_return", f"the inputs the grader gave `{name}` earlier are gone "
+                                        "from the worker: the notebook changed the grader's "
+                                        "own objects"), []
+        blobs.clear()  # free the request's bytes: only the decoded copies live on
         fn, err = self._lookup(name)
         if err:
             return err, []
@@ -301,8 +309,6 @@ class _Worker:
             return {"op": "raise", "kind": "missing", "type": "", "traceback": "",
                     "message": f"`{name}` in your notebook is a {type(fn).__name__}, "
                                f"not a function"}, []
-        args, kwargs = P.decode(msg["args"], blobs, function_stub=_stub)
-        blobs.clear()  # free the request's bytes: only the decoded copies live on
         want_args = bool(msg.get("want_args", True))
         # A fingerprint (structure + CRC of array bytes) instead of a copy: arguments may be
         # hundreds of MB and the worker's memory is limited.
@@ -355,6 +361,7 @@ def _raise(kind, message, exc_type="", tb=""):
 
 
 _W = None
+_KEPT = {}  # arrays the grader sent once for many calls (protocol.KeptArrays)
 
 
 def _dispatch(msg, blobs):

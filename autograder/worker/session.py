@@ -25,7 +25,13 @@ from autograder.errors import (
     StudentTimeout,
 )
 from autograder.sandbox import SandboxConfig, format_bytes
-from autograder.sandboxed.protocol import ProtocolError, UnsupportedValue, decode, encode
+from autograder.sandboxed.protocol import (
+    KeptArrays,
+    ProtocolError,
+    UnsupportedValue,
+    decode,
+    encode,
+)
 
 from . import pool
 from .callbacks import ArrayBounds, array_bounds, callback_arguments
@@ -66,6 +72,7 @@ class Worker:
         self._budget = float(self.config.submission_timeout)
         self._closed = False
         self._owner = os.getpid()  # a forked grader must not kill its parent's workers
+        self._kept, self._kept_by = KeptArrays(), None  # what the process in _kept_by keeps
         self.start_time: float | None = None  # seconds the last (re)start took
         self.restarts = 0
         pool.live_workers.add(self)
@@ -127,9 +134,12 @@ class Worker:
         kwargs = dict(kwargs or {})
         args = tuple(args)
         registry: list[Callable] = []
+        proc = self._ensure_process()
+        if self._kept_by is not proc:  # a new process keeps nothing yet
+            self._kept, self._kept_by = KeptArrays(), proc
         try:
             header = encode((args, kwargs), callbacks=registry if callbacks else None,
-                            blobs=(blobs := []))
+                            blobs=(blobs := []), kept=self._kept)
         except UnsupportedValue as e:
             raise TypeError(f"cannot pass this argument to `{name}`: {e}") from None
         out = Capture(self.config.output_cap)

@@ -402,3 +402,66 @@ def test_fingerprints_ignore_a_generators_state_but_not_its_kind():
     rng.normal(size=10)
     assert P.fingerprint((rng, 3)) == fp  # drawing from the rng is expected, not a mutation
     assert P.fingerprint((np.random.Generator(np.random.MT19937(1)), 3)) != fp
+
+
+# ------------------------------------------------------------------------- kept arrays
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def test_a_read_only_array_is_sent_once_then_named():
+    kept, store = P.KeptArrays(min_bytes=800), {}
+    X = _read_only(np.arange(200.0))
+    first = P.encode((X, 1), kept=kept)
+    second = P.encode((X, 2), kept=kept)
+    assert first[0]["v"][0] == {"t": "nd", "b": 0, "keep": 0} and len(first[1]) == 1
+    assert second[0]["v"][0] == {"t": "kept", "k": 0} and second[1] == []
+    a = P.decode(*first, kept=store)[0]
+    b = P.decode(*second, kept=store)[0]
+    a[:] = -1.0  # a student's call changing its copy
+    c = P.decode(*second, kept=store)[0]
+    assert b is not c and np.array_equal(c, X) and c.flags.writeable  # a fresh, pristine copy
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.arange(200.0),  # writeable: its bytes may change between calls
+    lambda: _read_only(np.arange(400.0)[::2]),  # a view: its base may change
+    lambda: _read_only(np.arange(50.0)),  # small: sent whole
+], ids=["writeable", "view", "small"])
+def test_other_arrays_are_sent_whole_every_time(make):
+    kept, X = P.KeptArrays(min_bytes=800), make()
+    for _ in range(2):
+        header, blobs = P.encode([X], kept=kept)
+        assert header["v"][0] == {"t": "nd", "b": 0} and len(blobs) == 1
+
+
+def test_kept_arrays_stay_under_the_limit():
+    kept = P.KeptArrays(limit=2000, min_bytes=800)
+    X, Y = _read_only(np.zeros(200)), _read_only(np.ones(200))  # 1,600 bytes each
+    P.encode([X], kept=kept)
+    assert P.encode([Y], kept=kept)[0]["v"][0] == {"t": "nd", "b": 0}  # over the limit: whole
+    assert P.encode([X], kept=kept)[0]["v"][0] == {"t": "kept", "k": 0}
+
+
+def test_twice_in_one_request_and_a_failed_encoding_keeps_nothing_twice():
+    kept, store = P.KeptArrays(min_bytes=800), {}
+    X = _read_only(np.arange(200.0))
+    with pytest.raises(P.UnsupportedValue):
+        P.encode([X, object()], kept=kept)  # never sent: not recorded as kept
+    header, blobs = P.encode([X, X], kept=kept)
+    assert header["v"] == [{"t": "nd", "b": 0, "keep": 0}, {"t": "kept", "k": 0}]
+    a, b = P.decode(header, blobs, kept=store)
+    assert np.array_equal(a, X) and np.array_equal(b, X) and a is not b
+
+
+def test_the_grader_reads_no_kept_array_from_a_worker():
+    blob = P.encode(np.zeros(3))[1][0]
+    with pytest.raises(P.ProtocolError, match="kept array"):
+        P.decode({"t": "kept", "k": 0}, [])
+    with pytest.raises(P.ProtocolError, match="kept array"):
+        P.decode({"t": "nd", "b": 0, "keep": 0}, [blob])
+    with pytest.raises(P.KeptArrayMissing):
+        P.decode({"t": "kept", "k": 5}, [], kept={})

@@ -532,3 +532,60 @@ def test_a_missing_name_names_the_cell_that_failed_and_its_line():
     message = str(info.value)
     assert message.startswith("your notebook does not define `chain_forward`, perhaps because")
     assert "cell 2 raised SyntaxError: invalid syntax (<cell 2>, line 2)" in message
+
+
+KEEPER = '''
+import gc, os
+import numpy as np
+
+def total_and_scribble(X):
+    total = float(X.sum())
+    X[:] = 0.0  # changes its input: reported, and not seen by the next call
+    return total
+
+def crash():
+    os._exit(3)
+
+def forget_kept():
+    for d in gc.get_objects():  # the worker's module globals
+        if type(d) is dict and "_KEPT" in d:
+            d["_KEPT"].clear()
+'''
+
+
+def _sent_bytes(worker, monkeypatch):
+    sent = []
+    request = type(worker._ensure_process()).request
+    monkeypatch.setattr(type(worker._proc), "request", lambda self, msg, blobs, *a, **k: (
+        msg["op"] == "call" and sent.append(sum(memoryview(b).nbytes for b in blobs)),
+        request(self, msg, blobs, *a, **k))[1])
+    return sent
+
+
+def test_a_read_only_input_crosses_once_and_each_call_gets_it_pristine(monkeypatch):
+    X = np.arange(300_000, dtype=float)  # 2.4 MB
+    X.flags.writeable = False
+    with Worker(CONFIG) as worker:
+        worker.load([KEEPER])
+        sent = _sent_bytes(worker, monkeypatch)
+        student = StudentProxy(worker)
+        for _ in range(3):
+            assert student.total_and_scribble(X) == X.sum()
+            assert student.last_call.changed == ("argument 1",)
+        assert sent[0] > X.nbytes and sent[1:] == [0, 0]  # bytes of each call's request
+        with pytest.raises(StudentCrashed):
+            student.crash()
+        assert student.total_and_scribble(X) == X.sum()  # a new process: sent again
+        assert sent[-1] > X.nbytes
+
+
+def test_a_notebook_that_removes_the_kept_inputs_fails_its_own_call():
+    X = np.ones(300_000)
+    X.flags.writeable = False
+    with Worker(CONFIG) as worker:
+        worker.load([KEEPER])
+        student = StudentProxy(worker)
+        assert student.total_and_scribble(X) == X.size
+        student.forget_kept()
+        with pytest.raises(BadReturn, match="inputs the grader gave `total_and_scribble` earlier"):
+            student.total_and_scribble(X)
