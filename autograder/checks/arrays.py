@@ -289,7 +289,7 @@ def _compare_values(
     if finite_bad.any():
         abs_err = float(err[finite_bad].max())
         nz = both & (e != 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf: shown as such
             rel = float((err[nz] / np.abs(e[nz])).max()) if nz.any() else math.nan
         rel_text = "n/a (expected all zero)" if math.isnan(rel) else f"{rel:.2e}"
         lines.append(f"  max abs error {abs_err:.2e}, max rel error {rel_text}")
