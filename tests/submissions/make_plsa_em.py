@@ -329,6 +329,17 @@ def top_words(beta, vocab, n=10):
         "        if t == n_iter:\n            break\n"
         "        if t > 0 and ll[-1] - ll[-2] < 1e-5 * abs(ll[-1]):  # converged: stop early\n"
         "            ll += [ll[-1]] * (n_iter - t)\n            break\n")},
+    # the ratios n_ij / p_ij computed once from the start (hoisted out of the loop): the first
+    # iteration is right, every later one is not (question 5 grades two)
+    "mistake_fit_stale_ratios": {"fit": FIT.replace(
+        "    ll = []\n", "    ll = []\n    p_start = np.einsum(\"tk,tk->t\", alpha[i], beta.T[j])\n").replace(
+        "(n / p, (i, j))", "(n / p_start, (i, j))")},
+    # top_words: the right n words, then sorted alphabetically (not most probable first)
+    "mistake_top_words_alphabetical": {"top": '''
+def top_words(beta, vocab, n=10):
+    order = np.argsort(-np.asarray(beta), axis=1)[:, :n]
+    return [sorted(vocab[j] for j in row) for row in order]
+'''},
     # a derivation step that does not follow (alpha1 = lam/s1): question 7 loses its 2 points
     "mistake_derivation_step": {"symbolic": SYMBOLIC.replace('"alpha1 = s1/lam", "alpha1 = s1/(s1 + s2 + s3)"',
                                                          '"alpha1 = lam/s1", "alpha1 = s1/(s1 + s2 + s3)"')},
