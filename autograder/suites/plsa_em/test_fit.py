@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from autograder.checks import assert_close, describe_call
 from autograder.errors import CheckFailed, StudentCrashed
@@ -199,8 +200,13 @@ def test_q5_fit_at_scale(student, ref, rng):
 
 @functools.lru_cache(maxsize=1)  # the same for every submission graded by this process
 def _reuters():
+    """Reuters' counts as the dense array students get (read-only: sent to a worker once),
+    its vocabulary, and the same counts as the float64 CSR the reference would make of
+    them (made once here instead of in every reference call)."""
     data = load_reuters()
-    return data.counts.toarray(), [str(w) for w in data.vocab]
+    dense = data.counts.toarray()
+    dense.flags.writeable = False
+    return dense, [str(w) for w in data.vocab], sp.csr_array(dense.astype(np.float64))
 
 
 def _per_token(ref, counts, alpha, beta) -> float:
@@ -217,25 +223,25 @@ def _probability_tables(alpha, beta, called):
 
 
 def _reuters_run(ref, rng, n_iter):
-    counts, _ = _reuters()
+    counts, _, csr = _reuters()
     M, N = counts.shape
     alpha0, beta0 = ref.random_start(M, N, REUTERS_K, rng)
-    ll_ref = ref.fit_plsa(counts, alpha0, beta0, n_iter)[2]
+    ll_ref = ref.fit_plsa(csr, alpha0, beta0, n_iter)[2]
     # the reference's per-token values after each iteration, without log(1/M)
     trace = ll_ref / float(counts.sum()) + np.log(M)
-    return counts, alpha0, beta0, trace
+    return counts, csr, alpha0, beta0, trace
 
 
 @pytest.mark.question("q6", points=3)
 def test_q6_reuters_first_iterations(student, ref, rng):
     """Reuters, K = 10: after 10 iterations your alpha, beta give the reference's log-likelihood"""
-    counts, alpha0, beta0, trace = _reuters_run(ref, rng, REUTERS_EARLY)
+    counts, csr, alpha0, beta0, trace = _reuters_run(ref, rng, REUTERS_EARLY)
     want = trace[REUTERS_EARLY]
 
     def check(s):
         alpha, beta, _, called = _fit(s, counts, alpha0, beta0, REUTERS_EARLY, timeout=REUTERS_TIMEOUT)
         _probability_tables(alpha, beta, called)
-        got = _per_token(ref, counts, alpha, beta)
+        got = _per_token(ref, csr, alpha, beta)
         if not abs(got - want) <= REUTERS_EARLY_TOL:
             raise CheckFailed(
                 f"on Reuters after {REUTERS_EARLY} iterations your alpha, beta give "
@@ -260,7 +266,7 @@ def _reuters_slice(counts, alpha0, beta0):
 @pytest.mark.question("q6", points=3)
 def test_q6_reuters_log_likelihood(student, ref, rng):
     """Reuters' first 40 documents, K = 10, 200 iterations: your alpha, beta give the reference's per-token log-likelihood"""
-    full, _ = _reuters()
+    full = _reuters()[0]
     alpha0, beta0 = ref.random_start(*full.shape, REUTERS_K, rng)
     counts, alpha0, beta0 = _reuters_slice(full, alpha0, beta0)
     trace = ref.fit_plsa(counts, alpha0, beta0, REUTERS_ITER)[2] / float(counts.sum()) + np.log(counts.shape[0])
@@ -325,10 +331,10 @@ def _tie_second_and_third(row):
 @pytest.mark.question("q6", points=4)
 def test_q6_top_words_in_order(student, ref, rng):
     """top_words returns each topic's n most probable words, most probable first"""
-    counts, vocab = _reuters()
+    counts, vocab, csr = _reuters()
     M, N = counts.shape
     alpha0, beta0 = ref.random_start(M, N, REUTERS_K, rng)
-    beta = ref.fit_plsa(counts, alpha0, beta0, TOP_WORDS_ITER)[1]
+    beta = ref.fit_plsa(csr, alpha0, beta0, TOP_WORDS_ITER)[1]
     _tie_second_and_third(beta[int(rng.integers(REUTERS_K))])
     small_vocab = [f"w{j}" for j in rng.permutation(12)]
     small_beta = rng.dirichlet(np.ones(12), size=3)
