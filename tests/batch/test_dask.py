@@ -29,7 +29,7 @@ MLHW = [sys.executable, "-m", "autograder.cli"]
 @pytest.fixture(scope="module")
 def cluster():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as local:
+                      dashboard_address=":0") as local:  # a free port: xdist runs two
         yield local
 
 

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Where a class's CPU time goes: `mlhw grade-class` of copies of the solution, with the CPU
+of every kind of process it runs, per student.
+
+    .venv/bin/python benchmarks/class_cpu.py [--sizes 20 60] [NAME ...]
+
+Each assignment's class is graded at two sizes (default workers, seed 1) while /proc is read
+every 10 ms; each process's CPU (user + system, kept from its last reading, zombies
+included) is added to its kind: the `grade-class` command, the grading processes (the
+trusted side: pytest, the reference, checks, the protocol's grader end), the sandbox's
+zygotes (one per grading process: imports and forks) and the workers (one per student: the
+notebook's cells, the student's calls and the protocol's worker end). The difference
+between the two sizes, divided by the difference in students, is the cost per student
+without the start-up; the student's own calls (their seconds, from the gradebook) are set
+against it. Work files go to benchmarks/out/class_cpu/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MLHW = Path(sys.executable).parent / "mlhw"
+WORK = ROOT / "benchmarks" / "out" / "class_cpu"
+ASSIGNMENTS = ("deep_chain", "sigmoid_mlp", "plsa_em", "gd_mnist", "mlp_multiclass")
+KINDS = ("grading processes", "workers", "zygotes", "command")
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _kind(cmdline: str) -> str | None:
+    if "worker_main" in cmdline:
+        return "workers"  # zygotes are told apart below, by living through the class
+    if "multiprocessing.forkserver" in cmdline:
+        return "grading processes"
+    if "grade-class" in cmdline:
+        return "command"
+    return None
+
+
+def _sample(seen: dict[tuple[str, str], list]) -> None:
+    """Each process's kind (from its first readable command line) and its CPU so far."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, UnicodeDecodeError):
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        key = (pid, fields[19])  # pid and start time: one process
+        cpu = (int(fields[11]) + int(fields[12])) / HZ
+        entry = seen.setdefault(key, [None, 0.0, time.monotonic(), 0.0])
+        entry[0] = entry[0] or _kind(cmdline)
+        entry[1], entry[3] = cpu, time.monotonic()
+
+
+def grade(name: str, size: int) -> dict[str, float]:
+    folder = WORK / f"{name}-{size}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    solution = ROOT / "solutions" / name / "solution.ipynb"
+    for i in range(size):
+        shutil.copy2(solution, folder / f"s{i:03d}.ipynb")
+    db = folder.with_suffix(".db")
+    db.unlink(missing_ok=True)
+    env = dict(os.environ, PATH=f"{MLHW.parent}:{os.environ['PATH']}")
+    seen: dict[tuple[str, str], list] = {}
+    _sample(seen)
+    before = {key: entry[1] for key, entry in seen.items()}
+    start = time.perf_counter()
+    proc = subprocess.Popen([str(MLHW), "grade-class", str(folder), "--assignment", name,
+                             "--gradebook", str(db), "--seed", "1"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None:
+        _sample(seen)
+        time.sleep(0.01)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"grade-class failed: {proc.stderr.read()[-2000:]}")
+    out = dict.fromkeys(KINDS, 0.0)
+    for key, (kind, cpu, first, last) in seen.items():
+        if kind is None:
+            continue
+        if kind == "workers" and last - first > 0.5 * wall:
+            kind = "zygotes"
+        out[kind] += cpu - before.get(key, 0.0)
+    rows = sqlite3.connect(db).execute("select result from grades").fetchall()
+    out["student calls"] = sum(t.get("student_seconds", 0.0) for (r,) in rows
+                               for t in json.loads(r)["tests"])
+    out["wall"] = wall
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", default=list(ASSIGNMENTS))
+    parser.add_argument("--sizes", type=int, nargs=2, default=[20, 60])
+    args = parser.parse_args()
+    small, large = args.sizes
+    print(f"Run of {_dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores; per student: "
+          f"(class of {large} - class of {small}) / {large - small}, in CPU seconds.\n")
+    print("| assignment | grading processes | workers | zygotes | command | all | student's "
+          "calls | wall per student × cores |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in args.names:
+        a, b = grade(name, small), grade(name, large)
+        per = {k: (b[k] - a[k]) / (large - small) for k in a}
+        total = sum(per[k] for k in KINDS)
+        print(f"| {name} | " + " | ".join(f"{per[k]:.3f}" for k in KINDS)
+              + f" | {total:.3f} | {per['student calls']:.3f} | {os.cpu_count() * per['wall']:.3f} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
