@@ -5,14 +5,16 @@ of every kind of process it runs, per student.
     .venv/bin/python benchmarks/class_cpu.py [--sizes 20 60] [NAME ...]
 
 Each assignment's class is graded at two sizes (default workers, seed 1) while /proc is read
-every 10 ms; each process's CPU (user + system, kept from its last reading, zombies
-included) is added to its kind: the `grade-class` command, the grading processes (the
-trusted side: pytest, the reference, checks, the protocol's grader end), the sandbox's
-zygotes (one per grading process: imports and forks) and the workers (one per student: the
-notebook's cells, the student's calls and the protocol's worker end). The difference
-between the two sizes, divided by the difference in students, is the cost per student
-without the start-up; the student's own calls (their seconds, from the gradebook) are set
-against it. Work files go to benchmarks/out/class_cpu/.
+every 0.1 s. The CPU (user + system) of the long-lived processes is read from each: the
+`grade-class` command, the grading processes (the trusted side: pytest, the reference,
+checks, the protocol's grader end) and the sandbox's zygotes (one per grading process:
+imports and forks). The workers (one per student: the notebook's cells, the student's calls
+and the protocol's worker end) live a fraction of a second each; their CPU is read from the
+zygote that forked and reaped them (its children's CPU). The difference between the two
+sizes, divided by the difference in students, is the cost per student without the start-up;
+the student's own calls (their seconds, from the gradebook) are set against it. The last
+column is the wall time per student times the cores: what the class had. Work files go to
+benchmarks/out/class_cpu/.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ def _kind(cmdline: str) -> str | None:
 
 
 def _sample(seen: dict[tuple[str, str], list]) -> None:
-    """Each process's kind (from its first readable command line) and its CPU so far."""
+    """Each process's kind (from its first readable command line), its own CPU so far and
+    that of its reaped children, and when it was first and last seen."""
+    now = time.monotonic()
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -59,10 +63,11 @@ def _sample(seen: dict[tuple[str, str], list]) -> None:
             continue
         fields = stat.rsplit(")", 1)[1].split()
         key = (pid, fields[19])  # pid and start time: one process
-        cpu = (int(fields[11]) + int(fields[12])) / HZ
-        entry = seen.setdefault(key, [None, 0.0, time.monotonic(), 0.0])
+        own = (int(fields[11]) + int(fields[12])) / HZ
+        children = (int(fields[13]) + int(fields[14])) / HZ
+        entry = seen.setdefault(key, [None, 0.0, 0.0, now, now])
         entry[0] = entry[0] or _kind(cmdline)
-        entry[1], entry[3] = cpu, time.monotonic()
+        entry[1:3], entry[4] = [own, children], now
 
 
 def grade(name: str, size: int) -> dict[str, float]:
@@ -77,24 +82,25 @@ def grade(name: str, size: int) -> dict[str, float]:
     env = dict(os.environ, PATH=f"{MLHW.parent}:{os.environ['PATH']}")
     seen: dict[tuple[str, str], list] = {}
     _sample(seen)
-    before = {key: entry[1] for key, entry in seen.items()}
+    before = {key: entry[1:3] for key, entry in seen.items()}
     start = time.perf_counter()
     proc = subprocess.Popen([str(MLHW), "grade-class", str(folder), "--assignment", name,
                              "--gradebook", str(db), "--seed", "1"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     while proc.poll() is None:
         _sample(seen)
-        time.sleep(0.01)
+        time.sleep(0.1)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"grade-class failed: {proc.stderr.read()[-2000:]}")
     out = dict.fromkeys(KINDS, 0.0)
-    for key, (kind, cpu, first, last) in seen.items():
-        if kind is None:
-            continue
-        if kind == "workers" and last - first > 0.5 * wall:
-            kind = "zygotes"
-        out[kind] += cpu - before.get(key, 0.0)
+    for key, (kind, own, children, first, last) in seen.items():
+        own0, children0 = before.get(key, (0.0, 0.0))
+        if kind == "workers" and last - first > 0.5 * wall:  # a zygote and its reaped workers
+            out["zygotes"] += own - own0
+            out["workers"] += children - children0
+        elif kind in out and kind != "workers":
+            out[kind] += own - own0
     rows = sqlite3.connect(db).execute("select result from grades").fetchall()
     out["student calls"] = sum(t.get("student_seconds", 0.0) for (r,) in rows
                                for t in json.loads(r)["tests"])
