@@ -118,7 +118,6 @@ class GradingProcesses:
                 process.kill()
                 conn.close()
 
-
     def _fill(self, queue: list, running: dict) -> None:
         """Give queued tasks to idle (or new) processes, up to ``count`` running."""
         while queue and len(running) < self.count:

@@ -28,7 +28,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,16 +116,15 @@ def main() -> None:
     print(f"Run of {_dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores; per student: "
           f"(class of {large} - class of {small}) / {large - small}, in CPU seconds.\n")
     print("| assignment | grading processes | workers | zygotes | command | all | student's "
-          "calls | wall per student × cores |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "calls | wall per student × cores | engine share of one more student |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in args.names:
         a, b = grade(name, small), grade(name, large)
         per = {k: (b[k] - a[k]) / (large - small) for k in a}
-        total = sum(per[k] for k in KINDS)
+        had = os.cpu_count() * per["wall"]
         print(f"| {name} | " + " | ".join(f"{per[k]:.3f}" for k in KINDS)
-              + f" | {total:.3f} | {per['student calls']:.3f} | {os.cpu_count() * per['wall']:.3f} |",
-              flush=True)
-
+              + f" | {sum(per[k] for k in KINDS):.3f} | {per['student calls']:.3f} | {had:.3f} "
+              f"| {1 - per['student calls'] / had:.0%} |", flush=True)
 
 if __name__ == "__main__":
     main()
