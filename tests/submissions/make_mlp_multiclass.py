@@ -296,6 +296,11 @@ dW2_entries = ("hs1*g1", "hs2*g1", "hs1*g2", "hs2*g2")
     "mistake_plot_fixed_grid": {"train": _replace(
         "train", "lo, hi = X.min(axis=0) - 0.2, X.max(axis=0) + 0.2",
         "lo, hi = np.array([-1.0, -1.0]), np.array([1.0, 1.0])")},
+    # The model evaluated at (x2, x1): the map mirrored across the diagonal, the same for a
+    # round boundary but not for the grader's ellipses: q7's plot (4).
+    "mistake_plot_swapped_features": {"train": _replace(
+        "train", "grid = np.column_stack([g0.ravel(), g1.ravel()])",
+        "grid = np.column_stack([g1.ravel(), g0.ravel()])")},
     # Each epoch visits the rows in the order drawn once, before the first: q7's batching (2).
     "mistake_train_shuffle_once": {"train": _replace(
         "train", "    for _ in range(epochs):\n        perm = rng.permutation(len(y_tr))",

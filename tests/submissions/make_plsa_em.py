@@ -298,6 +298,11 @@ def e_step(alpha, beta):
     return joint / joint.sum(axis=2, keepdims=True)
 '''},
     "dense_fit": {"fit": DENSE_FIT},
+    # the dense gamma in float32, to halve its memory: 2.4 GB at question 5, still over 2 GiB
+    "mistake_dense_fit_float32": {"fit": DENSE_FIT.replace(
+        "counts = np.asarray(counts, dtype=float)\n    alpha, beta = alpha0, beta0",
+        "counts = np.asarray(counts, dtype=np.float32)\n"
+        "    alpha, beta = alpha0.astype(np.float32), beta0.astype(np.float32)")},
     # a correct fit with a guard in a denominator: n / (p + 1e-10) moves alpha and beta by
     # up to 6e-5 relative and ll by 1e-7 at question 5's scale, not more
     "guard_1e10": {"fit": FIT.replace("(n / p, (i, j))", "(n / (p + 1e-10), (i, j))")},
