@@ -21,26 +21,27 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from assignments import available_assignments, class_student_seconds  # noqa: E402
+
 MLHW = Path(sys.executable).parent / "mlhw"
 WORK = ROOT / "benchmarks" / "out" / "class_cpu"
-ASSIGNMENTS = ("deep_chain", "sigmoid_mlp", "plsa_em", "gd_mnist", "mlp_multiclass")
 KINDS = ("grading processes", "workers", "zygotes", "command")
 HZ = os.sysconf("SC_CLK_TCK")
 
 
 def _kind(cmdline: str) -> str | None:
     if "worker_main" in cmdline:
-        return "workers"  # zygotes are told apart below, by living through the class
+        return "sandbox"  # a zygote (it lives through the class) or one of its workers
     if "multiprocessing.forkserver" in cmdline:
         return "grading processes"
     if "grade-class" in cmdline:
@@ -95,21 +96,20 @@ def grade(name: str, size: int) -> dict[str, float]:
     out = dict.fromkeys(KINDS, 0.0)
     for key, (kind, own, children, first, last) in seen.items():
         own0, children0 = before.get(key, (0.0, 0.0))
-        if kind == "workers" and last - first > 0.5 * wall:  # a zygote and its reaped workers
-            out["zygotes"] += own - own0
-            out["workers"] += children - children0
-        elif kind in out and kind != "workers":
+        if kind == "sandbox":
+            if last - first > 0.5 * wall:  # a zygote: its reaped children are the workers
+                out["zygotes"] += own - own0
+                out["workers"] += children - children0
+        elif kind:
             out[kind] += own - own0
-    rows = sqlite3.connect(db).execute("select result from grades").fetchall()
-    out["student calls"] = sum(t.get("student_seconds", 0.0) for (r,) in rows
-                               for t in json.loads(r)["tests"])
+    out["student calls"] = class_student_seconds(db, name, size)
     out["wall"] = wall
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("names", nargs="*", default=list(ASSIGNMENTS))
+    parser.add_argument("names", nargs="*", default=available_assignments())
     parser.add_argument("--sizes", type=int, nargs=2, default=[20, 60])
     args = parser.parse_args()
     small, large = args.sizes

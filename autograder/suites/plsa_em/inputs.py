@@ -31,7 +31,8 @@ BIG_M, BIG_N, BIG_K, BIG_ITER = 1_000, 6_000, 100, 2
 # nnz=60_000) finds it by Newton's method on every draw, 63.1-63.4 over seeds 0-19, a
 # quarter of this corpus's 0.06 s; at this length seeds 0-19 give 59,660-60,456 non-zeros.
 BIG_DOC_LENGTH = 63.25
-# The corpus each grading process draws once; every grading shuffles its rows and columns.
+# The corpus each grading process draws once (60,474 non-zeros); every grading shuffles its
+# documents and its words.
 BIG_SEED = 20_261_201
 
 

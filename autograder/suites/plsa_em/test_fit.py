@@ -235,7 +235,7 @@ def _reuters_run(ref, rng, n_iter):
     alpha0, beta0 = ref.random_start(M, N, REUTERS_K, rng)
     ll_ref = ref.fit_plsa(csr, alpha0, beta0, n_iter)[2]
     # the reference's per-token values after each iteration, without log(1/M)
-    trace = ll_ref / float(counts.sum()) + np.log(M)
+    trace = ll_ref / float(csr.sum()) + np.log(M)
     return counts, csr, alpha0, beta0, trace
 
 
