@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.gradebook import Gradebook
-from autograder.grading_processes import DIED_TWICE, GradingProcesses
+from autograder.grading_processes import DIED_TWICE, GradingProcesses, prepare
 from autograder.results import SubmissionResult
 from autograder.sandbox import SandboxConfig
 
@@ -166,10 +166,8 @@ def grade_class(
 
         backend: Any = DaskGrading(scheduler)
     else:
-        from autograder.worker import prestart_worker
-
         backend = GradingProcesses(min(max(workers, 1), len(todo)),
-                                   warm_up=(prestart_worker, (sandbox,)))
+                                   warm_up=(prepare, (sandbox, assignment)))
     with backend as processes:
         for sub, sha, outcome in processes.map(
                 [((str(sub.path), assignment, sandbox, seed, sub.refused), (sub, sha))

@@ -167,6 +167,17 @@ def _serve(conn: Any, work: Callable[..., Any],
     os._exit(0)
 
 
+def prepare(sandbox: SandboxConfig, assignment: str) -> None:
+    """A grading process's head start before its first task: its sandbox starting and the
+    suite's pytest session opened (imported and collected) meanwhile."""
+    from autograder.worker import prestart_worker
+
+    prestart_worker(sandbox)
+    from autograder.runner import keep_suite_open
+
+    keep_suite_open(assignment)
+
+
 def grade_one(path: str, assignment: str, sandbox: SandboxConfig, seed: int | None,
                refused: str = "", questions: frozenset[str] | None = None
                ) -> tuple[dict | None, list[str], str]:
@@ -177,7 +188,7 @@ def grade_one(path: str, assignment: str, sandbox: SandboxConfig, seed: int | No
     prestart_worker(sandbox)  # first: the sandbox starts while the grader imports pytest
     from autograder.runner import GradeOptions, grade_submission
 
-    options = GradeOptions(sandbox=sandbox, seed=seed, questions=questions)
+    options = GradeOptions(sandbox=sandbox, seed=seed, questions=questions, keep_suite=True)
     try:
         return grade_submission(path, assignment, options, refused=refused).to_dict(), options.log, ""
     except GraderError:

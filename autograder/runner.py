@@ -1,7 +1,7 @@
 """Grade one submission: load it, start its worker, run the hidden pytest suite here.
 
-The suite runs in this (trusted) process through `pytest.main` with the plugin below, which
-provides the fixtures `student`, `ref` and `rng`, reads each test's `question` marker, and
+The suite runs in this (trusted) process, in a pytest session (`SuiteSession`; a grading
+process keeps it for its next submission) with the plugin below, which provides the fixtures `student`, `ref` and `rng`, reads each test's `question` marker, and
 turns pytest's reports into `TestResult`s. Only messages meant for students leave a test:
 `CheckFailed` and `StudentError` texts; any other exception is an internal grader error whose
 details go to the instructor's log, never the suite's source.
@@ -9,10 +9,8 @@ details go to the instructor's log, never the suite's source.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
-import io
 import os
 import re
 import secrets
@@ -34,6 +32,7 @@ from autograder.results import Status, SubmissionResult, TestResult, WrittenAnsw
 from autograder.sandbox import SandboxConfig
 from autograder.submission import SubmissionError, load_submission
 from autograder.submission.written import written_answers
+from autograder.suite_session import SuiteSession
 from autograder.suites import available_assignments, suite_dir  # noqa: F401 (re-exported)
 
 # Marker visibility -> Gradescope's. A hidden test's inputs are never shown; its score and
@@ -54,6 +53,7 @@ class GradeOptions:
     profile: list[TestTiming] | None = None  # filled with each test's timing when a list
     questions: frozenset[str] | None = None  # grade only these questions' tests (all: None)
     record_calls: list[tuple[str, tuple, dict]] | None = None  # the suite's calls, when a list
+    keep_suite: bool = False  # keep the suite's pytest session for this process's next grading
 
 
 def wrong_assignment(name: str, named: str, assignment: str) -> str:
@@ -104,8 +104,7 @@ def grade_submission(path: str | Path, assignment: str, options: GradeOptions | 
             student: Any = StudentProxy(worker, options.record_calls)
         else:
             student = _Unloadable(broken)
-        plugin = GradingPlugin(student, seed, options.log, options.questions)
-        _run_pytest(folder, plugin, seed)
+        plugin = _run_suite(folder, student, seed, options)
         if options.profile is not None:
             options.profile.extend(plugin.profile())
         figures = _figures(student)
@@ -137,21 +136,6 @@ def _figures(student: Any) -> list[dict[str, Any]]:
     return figures_of(r.outcome.value for r in log if r.outcome is not None)
 
 
-@contextlib.contextmanager
-def _no_plugin_autoload():
-    """Load no third-party pytest plugins by entry point: scanning them costs ~0.5 s, and a
-    suite must not depend on whatever else is installed."""
-    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    try:
-        yield
-    finally:
-        if old is None:
-            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
-
-
 # pytest's built-in plugins a suite does not need. Each costs set-up per run, and two of them
 # (unraisableexception, threadexception) run gc.collect several times per session: together
 # about 0.1 s per submission, a third of the grading of a small one.
@@ -162,25 +146,51 @@ _UNUSED_PLUGINS = (
     "subtests", "terminal",
 )
 
+# Each suite's pytest session kept open by this process (`GradeOptions.keep_suite`).
+_KEPT: dict[Path, tuple[SuiteSession, GradingPlugin]] = {}
 
-def _run_pytest(folder: Path, plugin: GradingPlugin, seed: int) -> None:
-    args = [
-        str(folder), "-c", str(suites.SUITES / "pytest.ini"), "--rootdir", str(suites.SUITES),
-        "--import-mode=importlib",
-    ]
-    # Hypothesis costs ~0.1 s to import, so it is loaded only for a suite that uses it, and
-    # set up before the suite is imported (`@given` reads the settings when it decorates).
-    if _uses_hypothesis(folder):
+
+def _run_suite(folder: Path, student: Any, seed: int, options: GradeOptions) -> GradingPlugin:
+    """Run ``folder``'s suite for one submission; returns the plugin holding its results."""
+    hypothesis = _uses_hypothesis(folder)
+    if hypothesis:  # set up before the suite is imported: `@given` reads the settings then
         _configure_hypothesis(seed)
+    session, plugin = _KEPT.pop(folder, None) or _open_suite(folder, hypothesis)
+    plugin.begin(student, seed, options.log)
+    wanted = options.questions
+    try:
+        session.run(lambda item: wanted is None or _question_of(item) in wanted)
+    finally:
+        if options.keep_suite and not session.broken:
+            _KEPT[folder] = (session, plugin)
+        else:
+            session.close()
+    return plugin
+
+
+def keep_suite_open(assignment: str) -> None:
+    """Open ``assignment``'s suite session now and keep it for this process's gradings."""
+    folder = suite_dir(assignment)
+    if folder not in _KEPT:
+        hypothesis = _uses_hypothesis(folder)
+        if hypothesis:
+            _configure_hypothesis(0)  # each grading sets its own seed
+        _KEPT[folder] = _open_suite(folder, hypothesis)
+
+
+def _open_suite(folder: Path, hypothesis: bool) -> tuple[SuiteSession, GradingPlugin]:
+    args = [str(folder), "-c", str(suites.SUITES / "pytest.ini"), "--rootdir", str(suites.SUITES),
+            "--import-mode=importlib"]
+    if hypothesis:  # ~0.1 s to import, so loaded only for a suite that uses it
         args += ["-p", "_hypothesis_pytestplugin"]
     for name in _UNUSED_PLUGINS:
         args += ["-p", f"no:{name}"]
-    sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), _no_plugin_autoload():
-        code = pytest.main(args, plugins=[plugin])
-    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or plugin.collect_errors:
-        detail = "; ".join(plugin.collect_errors) or sink.getvalue()[-2000:]
-        raise GraderError(f"the suite in {folder} could not run: {detail}")
+    plugin = GradingPlugin()
+    session = SuiteSession(args, plugin, where=str(folder))
+    if plugin.collect_errors:
+        session.close()
+        raise GraderError(f"the suite in {folder} could not run: {'; '.join(plugin.collect_errors)}")
+    return session, plugin
 
 
 class _Unloadable:
@@ -202,20 +212,25 @@ def _question_of(item: pytest.Item) -> str | None:
 
 
 class GradingPlugin:
-    """pytest plugin: fixtures for suites and collection of per-test results."""
+    """pytest plugin: fixtures for suites and collection of per-test results.
 
-    def __init__(self, student: Any, seed: int, log: list[str],
-                 questions: frozenset[str] | None = None) -> None:
+    What it learns from collection (each test's question, points, title) stays for the
+    session's life; `begin` starts one submission's grading (its student, seed, results)."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+        self.collect_errors: list[str] = []
+        self._meta: dict[str, tuple[str, float, str, str]] = {}
+        self.begin(None, 0, [])
+
+    def begin(self, student: Any, seed: int, log: list[str]) -> None:
+        """Forget the last submission's results; the next tests grade ``student``."""
         self._student = student
-        self._questions = questions
         self.seed = seed
         self.log = log
         self.watch = Stopwatch()
         self.timings: dict[str, tuple[float, float, float]] = {}  # nodeid -> total, student, ref
         self.results: dict[str, TestResult] = {}
-        self.order: list[str] = []
-        self.collect_errors: list[str] = []
-        self._meta: dict[str, tuple[str, float, str, str]] = {}
 
     # -- fixtures ---------------------------------------------------------------------------
     @pytest.fixture
@@ -235,12 +250,7 @@ class GradingPlugin:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid}: {str(report.longrepr)[-1500:]}")
 
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        if self._questions is not None:
-            dropped = [it for it in items if _question_of(it) not in self._questions]
-            items[:] = [it for it in items if _question_of(it) in self._questions]
-            config.hook.pytest_deselected(items=dropped)
-        counters: dict[str, int] = {}
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             marker = item.get_closest_marker("question")
             if marker is None:
@@ -249,7 +259,6 @@ class GradingPlugin:
             question = marker.args[0]
             points = float(marker.kwargs.get("points", marker.args[1] if len(marker.args) > 1 else 1))
             visibility = _VISIBILITY[marker.kwargs.get("visibility", "hidden")]
-            counters[question] = counters.get(question, 0) + 1
             doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
             title = doc[0] if doc else item.name.removeprefix("test_").replace("_", " ")
             self._meta[item.nodeid] = (question, points, visibility, title)

@@ -76,3 +76,64 @@ def test_only_the_chosen_questions_tests_run(suite):
     assert [q.question for q in every.questions()] == ["q1", "q2"]
     only = grade_submission(sub, suite.name, GradeOptions(seed=1, questions=frozenset({"q2"})))
     assert [(t.question, t.score) for t in only.tests] == [("q2", 3.0)]
+
+
+KEPT_SUITE = '''
+import pytest
+
+SET_UP = []
+
+
+@pytest.fixture(scope="module")
+def shared():
+    SET_UP.append("set up")
+    yield
+    SET_UP.append("torn down")
+
+
+@pytest.mark.question("q1", points=1)
+def test_square(student, shared):
+    assert student.square(3) == 9, f"square(3) is {student.square(3)}"
+
+
+@pytest.mark.question("q2", points=2)
+def test_module_fixture_is_this_students(student, shared):
+    assert SET_UP[-1] == "set up"
+'''
+
+
+def test_a_kept_session_grades_each_submission_afresh(suite):
+    """A grading process keeps the suite's pytest session: each submission is graded as a
+    fresh session would grade it (hypothesis draws from its seed, module fixtures set up
+    for it and torn down after its last test, the question filter its own)."""
+    import importlib
+
+    from autograder import runner
+
+    (suite / "test_kept.py").write_text(KEPT_SUITE)
+    sub = suite.parent.parent / "sub.py"
+    right, wrong = "def square(x):\n    return x * x\n", "def square(x):\n    return x * abs(x) + 1\n"
+
+    def graded(code: str, seed: int, **options) -> tuple[list, list[str]]:
+        sub.write_text(code)
+        (suite / "drawn.txt").unlink(missing_ok=True)
+        result = grade_submission(sub, suite.name, GradeOptions(seed=seed, **options))
+        return [(t.question, t.score) for t in result.tests], (suite / "drawn.txt").read_text().split()
+
+    fresh = [graded(code, seed) for code, seed in ((right, 3), (wrong, 4), (right, 5))]
+    try:
+        kept = [graded(code, seed, keep_suite=True) for code, seed in ((right, 3), (wrong, 4), (right, 5))]
+        assert kept == fresh
+        assert fresh[0][0] == [("q1", 2.0), ("q1", 1.0), ("q2", 2.0)]
+        assert fresh[1][0] == [("q1", 0.0), ("q1", 0.0), ("q2", 2.0)]
+        assert len(runner._KEPT) == 1
+        module = importlib.import_module(f"{suite.name}.test_kept")  # pytest's importlib name
+        assert module.SET_UP[-6:] == ["set up", "torn down"] * 3
+        sub.write_text(right)
+        only = grade_submission(sub, suite.name, GradeOptions(seed=1, keep_suite=True,
+                                                              questions=frozenset({"q2"})))
+        assert [(t.question, t.score) for t in only.tests] == [("q2", 2.0)]
+    finally:
+        for session, _ in runner._KEPT.values():
+            session.close()
+        runner._KEPT.clear()
