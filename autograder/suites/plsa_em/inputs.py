@@ -9,6 +9,7 @@ counts stay below 20).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,8 +32,8 @@ BIG_M, BIG_N, BIG_K, BIG_ITER = 1_000, 6_000, 100, 2
 # nnz=60_000) finds it by Newton's method on every draw, 63.1-63.4 over seeds 0-19, a
 # quarter of this corpus's 0.06 s; at this length seeds 0-19 give 59,660-60,456 non-zeros.
 BIG_DOC_LENGTH = 63.25
-# The corpus each grading process draws once (60,474 non-zeros); every grading shuffles its
-# documents and its words.
+# The corpus and start each grading process draws (and fits) once (60,474 non-zeros); every
+# grading relabels its documents, words and topics.
 BIG_SEED = 20_261_201
 
 
@@ -94,10 +95,24 @@ def with_zeros(rng: np.random.Generator, alpha: np.ndarray, beta: np.ndarray):
     return alpha, beta
 
 
+@dataclass(frozen=True)
+class BigProblem:
+    """Question 5's problem of one grading: the counts (dense int16, as sent to the
+    student), the start and the reference's fit from it."""
+
+    counts: np.ndarray
+    alpha0: np.ndarray
+    beta0: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray
+    ll: np.ndarray
+
+
 @functools.lru_cache(maxsize=1)
-def _big_corpus_entries() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _big_fit() -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     """(rows, columns, counts) of one question-5 corpus, ~1% non-zero, no empty row or
-    column: drawn once per grading process (0.04 s, most of it beta's Dirichlet draws)."""
+    column, and a random start with the reference's fit from it: drawn and fitted once per
+    grading process (0.04 s to draw, most of it beta's Dirichlet draws; 0.03 s to fit)."""
     rng = np.random.default_rng(BIG_SEED)
     X = sample_plsa_corpus(BIG_M, BIG_N, BIG_K, doc_length=BIG_DOC_LENGTH, rng=rng).counts
     rows = np.repeat(np.arange(BIG_M), np.diff(X.indptr))
@@ -107,22 +122,47 @@ def _big_corpus_entries() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     data = np.concatenate([X.data, np.ones(empty.size, dtype=X.data.dtype)])
     if data.max() > np.iinfo(np.int16).max:  # never seen: counts stay below 20
         raise RuntimeError("the question-5 corpus has a count too large for int16")
-    return rows, cols, data
-
-
-def big_corpus(rng: np.random.Generator) -> tuple[np.ndarray, sp.csr_array]:
-    """The question-5 corpus of one grading: the process's corpus with its documents and
-    its words shuffled by ``rng`` (a PLSA sample relabelled is one too: the same sizes,
-    counts and sparsity, elsewhere), as the dense int16 (BIG_M, BIG_N) array sent to the
-    student and as CSR for the reference (built directly, so the grader never scans or
-    converts the 6M-entry dense array)."""
-    rows, cols, data = _big_corpus_entries()
-    rows, cols = rng.permutation(BIG_M)[rows], rng.permutation(BIG_N)[cols]
-    dense = np.zeros((BIG_M, BIG_N), dtype=np.int16)
-    dense[rows, cols] = data
     csr = sp.csr_array((data.astype(np.float64), (rows, cols)), shape=(BIG_M, BIG_N))
     csr.sum_duplicates()
-    return dense, csr
+    alpha0, beta0 = ref.random_start(BIG_M, BIG_N, BIG_K, rng)
+    return rows, cols, data, (alpha0, beta0, *ref.fit_plsa(csr, alpha0, beta0, BIG_ITER))
+
+
+@dataclass(frozen=True)
+class Relabelling:
+    """New labels for a problem's documents, words and topics: row r of the relabelled
+    counts and alpha is document ``docs[r]``, and so on. EM commutes with relabelling (a
+    PLSA sample relabelled is one too: the same sizes, counts and sparsity, elsewhere; a
+    uniform start relabelled is one too), so a fit relabelled is the fit of the problem
+    relabelled, up to the order of its sums: a fit made once serves every grading."""
+
+    docs: np.ndarray
+    words: np.ndarray
+    topics: np.ndarray
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, M: int, N: int, K: int) -> Relabelling:
+        return cls(rng.permutation(M), rng.permutation(N), rng.permutation(K))
+
+    def counts(self, counts: np.ndarray) -> np.ndarray:
+        return counts[self.docs][:, self.words]
+
+    def alpha(self, alpha: np.ndarray) -> np.ndarray:
+        return alpha[self.docs][:, self.topics]
+
+    def beta(self, beta: np.ndarray) -> np.ndarray:
+        return beta[self.topics][:, self.words]
+
+
+def big_problem(rng: np.random.Generator) -> BigProblem:
+    """The question-5 problem of one grading: the process's corpus, start and fit,
+    relabelled by ``rng``."""
+    rows, cols, data, (alpha0, beta0, alpha, beta, ll) = _big_fit()
+    new = Relabelling.draw(rng, BIG_M, BIG_N, BIG_K)
+    counts = np.zeros((BIG_M, BIG_N), dtype=np.int16)  # the counts' new places, directly
+    counts[np.argsort(new.docs)[rows], np.argsort(new.words)[cols]] = data
+    return BigProblem(counts, new.alpha(alpha0), new.beta(beta0), new.alpha(alpha),
+                      new.beta(beta), ll.copy())
 
 
 # ------------------------------------------------------------------------------------------
