@@ -272,6 +272,10 @@ class GradingPlugin:
         if report.when == "call" or report.failed:
             self.results[report.nodeid] = self._result(report, *meta)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        item.mlhw_notes, item.mlhw_calls = [], []  # nothing of the last submission's run
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
         log = self._student.call_log if isinstance(self._student, StudentProxy) else []
@@ -305,10 +309,10 @@ class GradingPlugin:
         outcome = yield
         report = outcome.get_result()
         report.mlhw_excinfo = call.excinfo  # read by _result
-        report.mlhw_notes = getattr(item, "mlhw_notes", [])
-        report.mlhw_calls = getattr(item, "mlhw_calls", [])
+        report.mlhw_notes = item.mlhw_notes
+        report.mlhw_calls = item.mlhw_calls
         if call.when == "call" and report.passed:
-            problem = _hygiene_problem(getattr(item, "mlhw_calls", []))
+            problem = _hygiene_problem(item.mlhw_calls)
             if problem:
                 report.outcome = "failed"
                 report.mlhw_excinfo = None
