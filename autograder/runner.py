@@ -1,8 +1,9 @@
 """Grade one submission: load it, start its worker, run the hidden pytest suite here.
 
 The suite runs in this (trusted) process, in a pytest session (`SuiteSession`; a grading
-process keeps it for its next submission) with the plugin below, which provides the fixtures `student`, `ref` and `rng`, reads each test's `question` marker, and
-turns pytest's reports into `TestResult`s. Only messages meant for students leave a test:
+process keeps it for its next submission) with the plugin below, which provides the fixtures
+`student`, `ref` and `rng`, reads each test's `question` marker, and turns pytest's reports
+into `TestResult`s. Only messages meant for students leave a test:
 `CheckFailed` and `StudentError` texts; any other exception is an internal grader error whose
 details go to the instructor's log, never the suite's source.
 """
