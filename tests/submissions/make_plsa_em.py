@@ -339,6 +339,22 @@ def top_words(beta, vocab, n=10):
     "mistake_fit_stale_ratios": {"fit": FIT.replace(
         "    ll = []\n", "    ll = []\n    p_start = np.einsum(\"tk,tk->t\", alpha[i], beta.T[j])\n").replace(
         "(n / p, (i, j))", "(n / p_start, (i, j))")},
+    # fit_plsa draws a start of its own instead of starting from alpha0, beta0: a correct EM
+    # from the wrong place (q4's first entry and reference run, q5, q6's two Reuters runs)
+    "mistake_fit_own_start": {"fit": FIT.replace(
+        "    alpha, beta = np.array(alpha0, dtype=float), np.array(beta0, dtype=float)\n",
+        "    rng = np.random.default_rng(0)  # a random start\n"
+        "    K = np.shape(alpha0)[1]\n"
+        "    alpha, beta = rng.dirichlet(np.ones(K), size=M), rng.dirichlet(np.ones(N), size=K)\n")},
+    # beta normalised over topics (columns) instead of over words (rows)
+    "mistake_fit_beta_over_topics": {"fit": FIT.replace(
+        "beta_new / beta_new.sum(axis=1, keepdims=True)", "beta_new / beta_new.sum(axis=0, keepdims=True)")},
+    # top_words: the n most probable words, least probable of them first (argsort ascending)
+    "mistake_top_words_ascending": {"top": '''
+def top_words(beta, vocab, n=10):
+    order = np.argsort(np.asarray(beta), axis=1)[:, -n:]
+    return [[vocab[j] for j in row] for row in order]
+'''},
     # top_words: the right n words, then sorted alphabetically (not most probable first)
     "mistake_top_words_alphabetical": {"top": '''
 def top_words(beta, vocab, n=10):
