@@ -14,12 +14,13 @@ modifies its arguments::
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from autograder.checks.describe import describe_call, describe_value
 from autograder.checks.mutation import differences, path_text
-from autograder.errors import MissingName, NotAttempted, StudentError, StudentTimeout
+from autograder.errors import BadReturn, MissingName, NotAttempted, StudentError, StudentTimeout
 from autograder.worker import CALLABLE, CallOutcome, Worker
 
 __all__ = ["CallRecord", "RemoteFunction", "StudentProxy", "changed_paths", "describe_value"]
@@ -68,6 +69,11 @@ class RemoteFunction:
         """Call and return the full `CallOutcome` (value, stdout, arguments after the call)."""
         return self._proxy._call(self.name, args, kwargs, self.timeout)
 
+    def each(self, calls: Sequence[tuple]) -> list:
+        """``[self(*args) for args in calls]`` in one round trip, with the time the calls
+        would have had one by one; the first error is raised as this function's own."""
+        return self._proxy._call_each(self.name, list(calls), self.timeout)
+
     def with_timeout(self, seconds: float) -> RemoteFunction:
         """The same function with a different wall-clock limit per call."""
         return RemoteFunction(self._proxy, self.name, seconds)
@@ -103,6 +109,7 @@ class StudentProxy:
         # function the student rebinds to a value later fails its next call with "not a
         # function", as looking it up again would have shown).
         self._functions: set[str] = set()
+        self._helpers: set[str] = set()  # grader code loaded into the worker, by name
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
@@ -131,6 +138,14 @@ class StudentProxy:
             return True
         return True
 
+    def load_helper(self, name: str, source: str) -> None:
+        """Define the grader's function ``name`` (its ``source``) in the worker, once per
+        grading: it stays there, as the notebook's cells do, if the worker restarts."""
+        if name not in self._helpers:
+            if not self.defines(name):
+                self.worker.load([source], ["grading helper"])
+            self._helpers.add(name)
+
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """``student.call("f", x)`` is ``student.f(x)`` without a lookup round trip."""
         return self._call(name, args, kwargs, None).value
@@ -145,8 +160,12 @@ class StudentProxy:
     def isolation(self) -> str:
         return self.worker.isolation
 
-    def _call(self, name: str, args: tuple, kwargs: dict, timeout: float | None) -> CallOutcome:
-        record = CallRecord(name, describe_call(name, args, kwargs))
+    def _call(self, name: str, args: tuple, kwargs: dict, timeout: float | None, *,
+              each: bool = False) -> CallOutcome:
+        """Call ``name`` (with ``each``: once per argument tuple in ``args[0]``, through the
+        `_EACH` helper, the arguments not sent back)."""
+        record = CallRecord(name, describe_call(name, args, kwargs) if not each
+                            else f"{name} at {len(args[0])} arguments")
         self.call_log.append(record)
         if self._record is not None:
             self._record.append((name, copy.deepcopy(args), copy.deepcopy(kwargs)))
@@ -157,7 +176,9 @@ class StudentProxy:
                 "called again in this grading run")
             raise record.error
         try:
-            outcome = self.worker.call(name, args, kwargs, timeout=timeout)
+            outcome = (self.worker.call(_EACH, (name, *args), kwargs, timeout=timeout,
+                                        return_args=False, shown_as=name) if each
+                       else self.worker.call(name, args, kwargs, timeout=timeout))
         except StudentError as e:
             record.error = e
             if isinstance(e, StudentTimeout):
@@ -173,8 +194,25 @@ class StudentProxy:
                                                outcome.kwargs_after or {})
         return outcome
 
+    def _call_each(self, name: str, calls: list[tuple], timeout: float | None) -> list:
+        self.load_helper(_EACH, _EACH_SOURCE)
+        limit = (timeout or self.worker.config.call_timeout) * max(1, len(calls))
+        values = self._call(name, (calls,), {}, limit, each=True).value
+        if type(values) is not list or len(values) != len(calls):
+            raise BadReturn(f"`{name}` called {len(calls)} times did not give {len(calls)} values")
+        return values
+
     def __repr__(self) -> str:
         return f"<student notebook in a worker ({self.worker.isolation})>"
+
+
+# Calls of one student function in one round trip (finite differences of a student's loss).
+_EACH = "_mlhw_call_each"
+_EACH_SOURCE = f'''
+def {_EACH}(name, calls):
+    function = globals()[name]
+    return [function(*args) for args in calls]
+'''
 
 
 # ------------------------------------------------------------------------- comparisons

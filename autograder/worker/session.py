@@ -110,7 +110,7 @@ class Worker:
 
     def call(self, name: str, args: tuple = (), kwargs: dict | None = None, *,
              callbacks: bool = True, timeout: float | None = None,
-             return_args: bool = True) -> CallOutcome:
+             return_args: bool = True, shown_as: str | None = None) -> CallOutcome:
         """Call the student's function ``name`` with plain-data arguments.
 
         Parameters
@@ -124,6 +124,9 @@ class Worker:
             Wall-clock limit for this call (default ``config.call_timeout``).
         return_args : bool
             Also send back the arguments as the function left them (to detect mutation).
+        shown_as : str, optional
+            The name messages give the call (default ``name``; a grading helper's call names
+            the student's function it calls).
 
         Raises
         ------
@@ -151,11 +154,11 @@ class Worker:
         self._bounds.append(array_bounds((args, kwargs)) if registry else ArrayBounds(0, 0))
         try:
             reply, rblobs = self._request(msg, blobs, timeout or self.config.call_timeout,
-                                          f"`{name}`", out, err, registry)
+                                          f"`{shown_as or name}`", out, err, registry)
         finally:
             self._bounds.pop()
         duration = time.monotonic() - t0
-        value = self._decode(reply, rblobs, "value", name, registry, out, err)
+        value = self._decode(reply, rblobs, "value", shown_as or name, registry, out, err)
         after, note = (args, kwargs), ""
         if not reply.get("args_same"):
             if reply.get("args") is None:

@@ -48,6 +48,30 @@ def test_numerical_gradient_never_changes_its_input() -> None:
     assert np.array_equal(x, before)
 
 
+class _Batched:
+    """A loss offering ``each`` (as a student's function does): every point in one call."""
+
+    def __init__(self, loss) -> None:
+        self.loss, self.batches = loss, []
+
+    def __call__(self, w):
+        raise AssertionError("called one point at a time")
+
+    def each(self, calls):
+        self.batches.append(len(calls))
+        return [self.loss(*args) for args in calls]
+
+
+def test_a_loss_that_takes_many_points_at_once_is_called_once() -> None:
+    loss, grad, w = _problem(3, d=5)
+    batched = _Batched(loss)
+    check_gradient(batched, grad, w, sample=3, rng=np.random.default_rng(0))
+    assert batched.batches == [1 + 2 * 3]  # f(x0) for the tolerance, then +-eps per coordinate
+    assert np.array_equal(numerical_gradient(_Batched(loss), w), numerical_gradient(loss, w))
+    with pytest.raises(CheckFailed, match="does not match central finite differences"):
+        check_gradient(_Batched(loss), -grad(w), w)
+
+
 def test_mean_instead_of_sum_is_named_as_a_constant_factor() -> None:
     loss, grad, w = _problem(3)
     with pytest.raises(CheckFailed) as info:

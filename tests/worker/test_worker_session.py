@@ -244,6 +244,27 @@ def test_student_exception_shows_only_the_students_traceback(student):
         assert internal not in str(e)
 
 
+def test_each_calls_a_function_at_many_arguments_in_one_round_trip(worker, student, monkeypatch):
+    ops = []
+    request = worker._request
+    monkeypatch.setattr(worker, "_request", lambda msg, *a: ops.append(msg["op"]) or request(msg, *a))
+    values = student.double.each([(1,), (np.arange(3),), (2.5,)])
+    assert values[0] == 2 and values[1].tolist() == [0, 2, 4] and values[2] == 5.0
+    assert student.last_call.name == "double" and student.last_call.changed == ()
+    ops.clear()
+    assert student.double.each([(4,), (5,)]) == [8, 10]
+    assert ops == ["call"]  # the helper is loaded once per grading
+
+
+def test_each_reports_an_error_as_the_functions_own(student):
+    with pytest.raises(StudentException, match="^`broken` raised KeyError") as info:
+        student.broken.each([({"missing": 1},), ({"a": 1},)])
+    assert "_mlhw" not in str(info.value).splitlines()[0]
+    with pytest.raises(StudentTimeout, match="`stubborn_loop` did not return within 0.6 s"):
+        student.stubborn_loop.with_timeout(0.3).each([(), ()])  # the time of two calls
+    assert student.double.each([(1,)]) == [2]
+
+
 def test_callbacks_run_in_the_grader(student):
     seen = []
 

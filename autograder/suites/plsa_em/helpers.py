@@ -158,8 +158,7 @@ class SandboxLendingView:
 
     def __init__(self, student: StudentProxy, lent: Mapping[str, str]) -> None:
         self.student, self.lent, self.used = student, dict(lent), []
-        if not student.defines(_CALL):
-            student.worker.load([_WORKER_CODE], ["grading helper (plsa_em)"])
+        student.load_helper(_CALL, _WORKER_CODE)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):

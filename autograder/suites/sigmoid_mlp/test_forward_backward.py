@@ -105,6 +105,26 @@ def _student_grads(student, p):
     return {k: _float_scalar(v) for k, v in grads.items()}, called
 
 
+class _LossOf:
+    """``loss`` as a function of the parameter ``key`` alone (the rest of ``p`` fixed), for
+    finite differences; ``each`` evaluates it at many values in one round trip when ``loss``
+    is the student's (`autograder.proxy.RemoteFunction.each`)."""
+
+    def __init__(self, loss, p, key):
+        self.loss, self.p, self.key = loss, p, key
+
+    def _args(self, value):
+        return {**self.p["params"], self.key: value}, self.p["X"], self.p["y"]
+
+    def __call__(self, value):
+        return self.loss(*self._args(value))
+
+    def each(self, calls):
+        many = getattr(self.loss, "each", None)
+        args = [self._args(value) for (value,) in calls]
+        return many(args) if many is not None else [self.loss(*a) for a in args]
+
+
 def _fd_loss(student, ref, p):
     """The student's own loss when it agrees with the reference here, else the reference's
     (a wrong q1 must not cost q2 twice)."""
@@ -112,10 +132,10 @@ def _fd_loss(student, ref, p):
     try:
         own = student.loss(params, X, y)
         if np.isclose(float(own), ref.loss(params, X, y), rtol=1e-9, atol=0):
-            return lambda key: (lambda v: student.loss({**params, key: v}, X, y))
+            return lambda key: _LossOf(student.loss, p, key)
     except (StudentError, TypeError, ValueError):
         pass
-    return lambda key: (lambda v: ref.loss({**params, key: v}, X, y))
+    return lambda key: _LossOf(ref.loss, p, key)
 
 
 def _check_key(student, ref, rng, p, key, grads, called, *, finite_differences=True):
