@@ -22,3 +22,24 @@ def one_thread_per_grader() -> None:
 
     for name in _THREAD_VARIABLES:
         os.environ.setdefault(name, "1")
+
+
+_MMAP_THRESHOLD = 32 << 20  # glibc's largest
+_TRIM_THRESHOLD = 256 << 20
+
+
+def keep_freed_memory() -> None:
+    """Have glibc's malloc serve buffers up to 32 MB from the heap and keep up to 256 MB
+    it frees for reuse, in this process and the processes it forks. By default a freed
+    buffer over 128 KB goes back to the system, so a grading process that sends a 12 MB array
+    for every student faults ~3,000 fresh pages in each time (a third of the CPU of
+    plsa_em's question 5). Nothing happens where the C library is not glibc."""
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process already uses
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+    mallopt(m_mmap_threshold, _MMAP_THRESHOLD)
+    mallopt(m_trim_threshold, _TRIM_THRESHOLD)

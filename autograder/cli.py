@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
-from autograder import one_thread_per_grader
+from autograder import keep_freed_memory, one_thread_per_grader
 from autograder.sandbox import SandboxConfig
 
 LIMITS = SandboxConfig()  # the defaults of --timeout, --total-timeout and --memory
@@ -71,6 +71,7 @@ class _Commands(click.Group):
 def main() -> None:
     """mlhw: auto-graded machine-learning homework."""
     one_thread_per_grader()
+    keep_freed_memory()
 
 
 @main.command()

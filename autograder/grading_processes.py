@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from autograder import one_thread_per_grader
+from autograder import keep_freed_memory, one_thread_per_grader
 from autograder.errors import GraderError
 from autograder.sandbox import SandboxConfig
 
@@ -142,6 +142,7 @@ def _serve(conn: Any, work: Callable[..., Any],
     pipe closes."""
     from autograder.worker import close_spare_workers
 
+    keep_freed_memory()
     try:
         if warm_up is not None:
             try:
