@@ -502,17 +502,33 @@ class _Fingerprinter(_Encoder):
         return {"t": "nd", "d": a.dtype.str, "s": list(a.shape), "c": _crc32(memoryview(flat))}
 
 
+_NPY_PREFIXES: dict[tuple, bytes] = {}  # (descr, fortran, shape) -> .npy prefix
+_NPY_LAYOUTS: dict[bytes, tuple] = {}  # .npy header -> (shape, fortran, dtype, count)
+_NPY_CACHED = 4096  # entries kept in each (a class's arrays have a few dozen layouts)
+
+
+def _npy_prefix(descr: str, fortran: bool, shape: tuple) -> bytes:
+    """The magic, version, length and header of a ``.npy`` file, padded to 64 bytes."""
+    key = (descr, fortran, shape)
+    prefix = _NPY_PREFIXES.get(key)
+    if prefix is None:
+        head = "{'descr': %r, 'fortran_order': %r, 'shape': %r, }" % (
+            descr, fortran, tuple(_int(n) for n in shape))
+        head_len = 10 + _len(head) + 1
+        head = head + " " * ((64 - head_len % 64) % 64) + "\n"
+        prefix = b"\x93NUMPY\x01\x00" + _U16.pack(_len(head)) + head.encode("latin1")
+        if _len(_NPY_PREFIXES) < _NPY_CACHED:
+            _NPY_PREFIXES[key] = prefix
+    return prefix
+
+
 def _npy_bytes(a: np.ndarray) -> bytearray:
     """A ``.npy`` file (format 1.0) for a plain array, written here rather than by
     ``np.save`` so that nothing a student patches inside NumPy is on this path."""
     fortran = bool(a.flags.f_contiguous and not a.flags.c_contiguous and a.ndim > 1)
     if not (a.flags.c_contiguous or fortran):
         a = _ascontiguousarray(a)
-    head = "{'descr': %r, 'fortran_order': %r, 'shape': %r, }" % (
-        a.dtype.str, fortran, tuple(_int(n) for n in a.shape))
-    head_len = 10 + _len(head) + 1
-    head = head + " " * ((64 - head_len % 64) % 64) + "\n"
-    prefix = b"\x93NUMPY\x01\x00" + _U16.pack(_len(head)) + head.encode("latin1")
+    prefix = _npy_prefix(a.dtype.str, fortran, a.shape)
     out = bytearray(_len(prefix) + a.nbytes)
     view = memoryview(out)  # slice-assigning through a memoryview is a plain memcpy
     view[:_len(prefix)] = prefix
@@ -823,6 +839,26 @@ def _parse_npy_header(text: bytes) -> tuple[tuple[int, ...], bool, np.dtype]:
     return shape, m.group(2) == "True", dtype
 
 
+def _npy_layout(header: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """(shape, fortran order, dtype, number of entries) of a ``.npy`` header, validated."""
+    layout = _NPY_LAYOUTS.get(header)
+    if layout is not None:
+        return layout
+    shape, fortran, dtype = _parse_npy_header(header)
+    if (dtype.kind not in ALLOWED_KINDS or dtype.hasobject or dtype.fields is not None
+            or dtype.subdtype is not None or dtype.itemsize == 0):
+        raise ProtocolError(f"array dtype {dtype} is not allowed")
+    if type(shape) is not tuple or any(type(n) is not int or n < 0 for n in shape):
+        raise ProtocolError(f"bad array shape {shape!r}")
+    count = 1
+    for n in shape:
+        count *= n
+    layout = shape, fortran, dtype, count
+    if _len(header) <= 256 and _len(_NPY_LAYOUTS) < _NPY_CACHED:
+        _NPY_LAYOUTS[header] = layout
+    return layout
+
+
 def read_npy(blob: Any) -> np.ndarray:
     """Parse one ``.npy`` blob into a fresh, writable, native-endian array.
 
@@ -841,15 +877,7 @@ def read_npy(blob: Any) -> np.ndarray:
         raise ProtocolError(f"unsupported .npy version {major}")
     if start > len(mv) or start > 65536:
         raise ProtocolError("array blob header is truncated or too long")
-    shape, fortran, dtype = _parse_npy_header(bytes(mv[10 if major == 1 else 12:start]))
-    if (dtype.kind not in ALLOWED_KINDS or dtype.hasobject or dtype.fields is not None
-            or dtype.subdtype is not None or dtype.itemsize == 0):
-        raise ProtocolError(f"array dtype {dtype} is not allowed")
-    if type(shape) is not tuple or any(type(n) is not int or n < 0 for n in shape):
-        raise ProtocolError(f"bad array shape {shape!r}")
-    count = 1
-    for n in shape:
-        count *= n
+    shape, fortran, dtype, count = _npy_layout(bytes(mv[10 if major == 1 else 12:start]))
     if count * dtype.itemsize != len(mv) - start:
         raise ProtocolError(
             f"array blob holds {len(mv) - start} bytes, its header says {count * dtype.itemsize}"
