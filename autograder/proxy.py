@@ -167,8 +167,9 @@ class StudentProxy:
         record = CallRecord(name, describe_call(name, args, kwargs) if not each
                             else f"{name} at {len(args[0])} arguments")
         self.call_log.append(record)
-        if self._record is not None:
-            self._record.append((name, copy.deepcopy(args), copy.deepcopy(kwargs)))
+        if self._record is not None:  # each call of an `each` on its own
+            for a, k in ([(c, {}) for c in args[0]] if each else [(args, kwargs)]):
+                self._record.append((name, copy.deepcopy(a), copy.deepcopy(k)))
         strikes = self._timeouts.get(name, 0)
         if strikes >= self.MAX_TIMEOUTS:
             record.error = StudentTimeout(

@@ -254,6 +254,9 @@ def test_each_calls_a_function_at_many_arguments_in_one_round_trip(worker, stude
     ops.clear()
     assert student.double.each([(4,), (5,)]) == [8, 10]
     assert ops == ["call"]  # the helper is loaded once per grading
+    recording = StudentProxy(worker, record := [])
+    recording.double.each([(6,), (7,)])
+    assert record == [("double", (6,), {}), ("double", (7,), {})]  # as two calls
 
 
 def test_each_reports_an_error_as_the_functions_own(student):
