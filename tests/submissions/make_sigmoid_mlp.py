@@ -256,6 +256,14 @@ def backward(params, X, y):
     "mistake_train_batch_one_short": {"train": TRAIN.replace("order[start:start + batch_size]",
                                                              "order[start:start + batch_size - 1]")},
     "mistake_train_half_step": {"train": TRAIN.replace("/ len(batch)", "/ (2 * len(batch))")},
+    # the hidden layers' bias gradients averaged over the examples, the rest summed (q2 only)
+    "mistake_bias_grad_mean": {"backward": BACKWARD.replace('grads[f"b{l}"] = delta.sum(axis=0)',
+                                                            'grads[f"b{l}"] = delta.mean(axis=0)')},
+    # rows shuffled for X but the labels taken in order: the batches pair X and y wrongly (q4)
+    "mistake_train_labels_unshuffled": {"train": TRAIN.replace("backward(params, X[batch], y[batch])",
+                                                               "backward(params, X[batch], y[start:start + batch_size])")},
+    # biases started at 0.01 instead of 0 (q3's init_params; train still learns)
+    "mistake_init_bias_small": {"init": INIT.replace("np.zeros(sizes[l])", "np.full(sizes[l], 0.01)")},
     # backward by central finite differences of loss (no backprop): right values, loses q2;
     # train is graded with the reference's backward (a training with this one takes hours)
     "mistake_finite_differences": {"backward": '''
