@@ -50,6 +50,7 @@ __all__ = [
     "KeptArrays",
     "LineData",
     "ProtocolError",
+    "SharedArea",
     "SymbolicText",
     "UnsupportedValue",
     "blobs_equal",
@@ -725,7 +726,10 @@ class _Decoder:
         i = _need(h, "b", int)
         if not 0 <= i < len(self.blobs):
             raise ProtocolError(f"array refers to blob {i} of {len(self.blobs)}")
-        a = read_npy(self.blobs[i])
+        blob = self.blobs[i]
+        a = read_npy(blob)
+        if type(blob) is bytearray:  # its memory is now the array's: any other use copies
+            self.blobs[i] = memoryview(blob).toreadonly()
         if "keep" in h:
             self._store()[_need(h, "keep", int)] = a.copy()  # pristine, for the next calls
         return a
@@ -860,7 +864,9 @@ def _npy_layout(header: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
 
 
 def read_npy(blob: Any) -> np.ndarray:
-    """Parse one ``.npy`` blob into a fresh, writable, native-endian array.
+    """Parse one ``.npy`` blob into a fresh, writable, native-endian array. A ``bytearray``
+    blob is taken over (the array keeps its memory: a private copy `unpack_payload` made
+    for this blob alone); any other is copied.
 
     Refuses pickles, object/structured dtypes, Fortran/C order mismatches in size, and any
     blob whose data length does not match its header exactly.
@@ -887,7 +893,8 @@ def read_npy(blob: Any) -> np.ndarray:
     else:
         flat = np.frombuffer(mv, dtype=dtype, count=count, offset=start)
         arr = flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
-        arr = arr.copy(order="K")
+        if type(blob) is not bytearray:
+            arr = arr.copy(order="K")
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
@@ -896,8 +903,56 @@ def read_npy(blob: Any) -> np.ndarray:
 # --------------------------------------------------------------------------------- framing
 
 
-def pack_frame(msg: dict, blobs: list = ()) -> list:
-    """Serialise a message dict and its blobs into buffers to write in order.
+SHARED_MIN_BYTES = 64 * 1024
+"""Blobs of at least this size travel through a frame's `SharedArea` when it has room."""
+
+
+class SharedArea:
+    """Memory one worker process shares with its grader, for the large blobs of frames.
+
+    The grader makes it (a sealed memfd: `autograder.worker.shared_area`) and maps it before
+    the worker is forked; each side writes the large blobs of the frames it sends into its
+    own half (`put`) and the frame, through the pipe as before, says where they lie. The
+    reader copies them out (`take`) as it unpacks the frame, before anything looks at them:
+    the other side can rewrite its half at any moment, and nothing is read there twice.
+    Only one frame is in flight each way (a side sends again only after the other has
+    answered), so a half is rewritten only once its last frame was read.
+    """
+
+    def __init__(self, memory: Any, grader_side: bool) -> None:
+        view = memoryview(memory).cast("B")
+        half = _len(view) // 2
+        low, high = view[:half], view[half:2 * half]
+        self.outgoing, self.incoming = (low, high) if grader_side else (high, low)
+
+    def put(self, blobs: list) -> tuple[list, list]:
+        """Write the large blobs that fit into this side's half: (the blobs left to send
+        inline, ``[index, offset]`` of each one written)."""
+        inline, placed, pos, room = [], [], 0, _len(self.outgoing)
+        for i, blob in enumerate(blobs):
+            view = memoryview(blob).cast("B")
+            n = _len(view)
+            if n >= SHARED_MIN_BYTES and pos + n <= room:
+                self.outgoing[pos:pos + n] = view
+                placed.append([i, pos])
+                pos = (pos + n + 63) & ~63  # each blob 64-byte aligned
+            else:
+                inline.append(blob)
+        return inline, placed
+
+    def take(self, offset: int, size: int) -> bytearray:
+        """A private copy of ``size`` bytes at ``offset`` of the other side's half."""
+        return bytearray(self.incoming[offset:offset + size])
+
+    def release(self) -> None:
+        """Let go of the memory (so that its mapping can be closed)."""
+        self.outgoing.release()
+        self.incoming.release()
+
+
+def pack_frame(msg: dict, blobs: list = (), area: SharedArea | None = None) -> list:
+    """Serialise a message dict and its blobs into buffers to write in order; with an
+    ``area``, the large blobs are written there instead (see `SharedArea`).
 
     Raises
     ------
@@ -905,16 +960,23 @@ def pack_frame(msg: dict, blobs: list = ()) -> list:
         If the frame would not fit in a u32 length.
     """
     sizes = [memoryview(b).nbytes for b in blobs]
-    head = _json_dumps({**msg, "blobs": sizes})
-    head_bytes = head.encode("ascii")
-    total = 4 + _len(head_bytes) + sum(sizes)
+    header = {**msg, "blobs": sizes}
+    if area is not None:
+        blobs, placed = area.put(list(blobs))
+        if placed:
+            header["shared_blobs"] = placed
+    head_bytes = _json_dumps(header).encode("ascii")
+    total = 4 + _len(head_bytes) + sum(memoryview(b).nbytes for b in blobs)
     if total > _MAX_U32:
         raise UnsupportedValue(f"{total} bytes of data", "", "the limit is 4 GiB per message")
     return [_U32.pack(total) + _U32.pack(_len(head_bytes)) + head_bytes, *blobs]
 
 
-def unpack_payload(payload: Any) -> tuple[dict, list]:
-    """Split a frame payload (everything after the u32 length) into (message, blobs)."""
+def unpack_payload(payload: Any, area: SharedArea | None = None,
+                   max_bytes: int | None = None) -> tuple[dict, list]:
+    """Split a frame payload (everything after the u32 length) into (message, blobs),
+    copying the blobs it placed in ``area`` out of it; ``max_bytes`` bounds the frame's
+    bytes with those blobs included."""
     mv = memoryview(payload).cast("B")
     if len(mv) < 4:
         raise ProtocolError("frame too short")
@@ -933,15 +995,46 @@ def unpack_payload(payload: Any) -> tuple[dict, list]:
     sizes = msg.pop("blobs")
     if any(type(s) is not int or s < 0 for s in sizes):
         raise ProtocolError("blob sizes must be non-negative integers")
-    if 4 + hlen + sum(sizes) != len(mv):
+    shared = _shared_offsets(msg.pop("shared_blobs", []), sizes, area)
+    inline = sum(s for i, s in enumerate(sizes) if i not in shared)
+    if 4 + hlen + inline != len(mv):
         raise ProtocolError(
-            f"frame holds {len(mv)} bytes, its header accounts for {4 + hlen + sum(sizes)}"
+            f"frame holds {len(mv)} bytes, its header accounts for {4 + hlen + inline}"
         )
+    if max_bytes is not None and len(mv) + sum(sizes) - inline > max_bytes:
+        raise ProtocolError(f"a message of {len(mv) + sum(sizes) - inline} bytes exceeds the "
+                            f"limit of {max_bytes} bytes")
     blobs, pos = [], 4 + hlen
-    for s in sizes:
-        blobs.append(mv[pos:pos + s])
-        pos += s
+    for i, s in enumerate(sizes):
+        if i in shared:
+            blobs.append(area.take(shared[i], s))  # type: ignore[union-attr]
+        else:
+            blobs.append(mv[pos:pos + s])
+            pos += s
     return msg, blobs
+
+
+def _shared_offsets(placed: Any, sizes: list, area: SharedArea | None) -> dict[int, int]:
+    """{blob index: offset} of the blobs a frame placed in the shared area, validated: in
+    order of index, not overlapping, inside the other side's half."""
+    if type(placed) is not list:
+        raise ProtocolError("'shared_blobs' must be a list")
+    if placed and area is None:
+        raise ProtocolError("a frame refers to a shared area this channel does not have")
+    out: dict[int, int] = {}
+    last_index, end = -1, 0
+    for entry in placed:
+        if (type(entry) is not list or _len(entry) != 2 or type(entry[0]) is not int
+                or type(entry[1]) is not int):
+            raise ProtocolError("each shared blob must be [index, offset]")
+        i, offset = entry
+        if not last_index < i < _len(sizes) or offset < end:
+            raise ProtocolError("shared blobs must be in order and must not overlap")
+        end = offset + sizes[i]
+        if end > _len(area.incoming):  # type: ignore[union-attr]
+            raise ProtocolError("a shared blob lies outside the shared area")
+        out[i], last_index = offset, i
+    return out
 
 
 class FrameReader:

@@ -24,6 +24,7 @@ import time
 from autograder import cgroup
 from autograder.sandbox import SandboxConfig, describe_exit, plan_launch
 
+from .shared_area import SharedMemory, make_shared_memory
 from .transport import WorkerProcess, grow_pipe, kill_sandbox
 
 REQ_FD, RESP_FD = 200, 201  # where a child finds its pipes (below RLIMIT_NOFILE)
@@ -87,19 +88,25 @@ class ForkServer:
         ours = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0]]
         for fd in theirs[:3]:
             grow_pipe(fd)
+        shared = make_shared_memory()  # a new one per worker: nothing left from the last
         oom_before = self.cgroup.oom_kills() if self.cgroup else 0
         try:
-            answer = self._ask({"op": "fork"}, theirs, ANSWER_TIMEOUT)
+            answer = self._ask({"op": "fork"}, theirs + ([shared.fd] if shared else []),
+                               ANSWER_TIMEOUT)
         finally:
             for fd in theirs:
                 os.close(fd)
+            if shared:
+                shared.close_fd()
         if answer is None or answer.get("op") != "forked":
             for fd in ours:
                 os.close(fd)
+            if shared:
+                shared.close()
             self.close()
             return None
         self.busy = True
-        return ForkedWorker(self, *ours, oom_before=oom_before)
+        return ForkedWorker(self, *ours, oom_before=oom_before, shared=shared)
 
     def end(self, grace: float = 0.0) -> tuple[bool, int | None, bool]:
         """End the current child (after ``grace`` s for it to exit by itself) and clean the
@@ -129,9 +136,9 @@ class ForkedWorker(WorkerProcess):
     child was given; its end and its exit status go through the zygote."""
 
     def __init__(self, server: ForkServer, req_w: int, resp_r: int, out_r: int, err_r: int,
-                 *, oom_before: int) -> None:
+                 *, oom_before: int, shared: SharedMemory | None = None) -> None:
         super().__init__(server.plan, server.config)
-        self.server, self.oom_before = server, oom_before
+        self.server, self.oom_before, self.shared = server, oom_before, shared
         self.req_w, self.resp_r, self.out_fd, self.err_fd = req_w, resp_r, out_r, err_r
         self.status: int | None = None
         self.ended = self.cleaned = self.killed = self.out_of_memory = False
@@ -177,3 +184,7 @@ class ForkedWorker(WorkerProcess):
                 os.close(fd)
             except OSError:
                 pass
+        if self.shared is not None:
+            self.area = None
+            self.shared.close()
+            self.shared = None

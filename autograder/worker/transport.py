@@ -23,10 +23,13 @@ from autograder.sandbox import LaunchPlan, SandboxConfig, describe_exit, plan_la
 from autograder.sandboxed.protocol import (
     FrameReader,
     ProtocolError,
+    SharedArea,
     UnsupportedValue,
     pack_frame,
     unpack_payload,
 )
+
+from .shared_area import SharedMemory
 
 _F_SETPIPE_SZ = 1031
 _PIPE_SIZE = 1024 * 1024
@@ -87,6 +90,8 @@ class WorkerProcess:
         self.captures: list[Capture] = []
         self.stderr_captures: list[Capture] = []
         self.cgroup: cgroup.SandboxCgroup | None = None
+        self.shared: SharedMemory | None = None  # the worker's shared area, if it has one
+        self.area: SharedArea | None = None  # the same, once the worker said it mapped it
 
     def start(self) -> None:
         req_r, self.req_w = os.pipe()
@@ -134,14 +139,17 @@ class WorkerProcess:
         self.seq += 1
         seq = self.seq
         try:
-            pending = deque(memoryview(b).cast("B") for b in pack_frame({**msg, "seq": seq},
-                                                                          blobs))
+            pending = deque(memoryview(b).cast("B")
+                            for b in pack_frame({**msg, "seq": seq}, blobs, self.area))
         except UnsupportedValue as e:  # the grader's own request is too big
             raise ValueError(f"cannot send this request to the worker: {e}") from None
         return self._pump(seq, pending, deadline, on_callback)
 
     def wait_ready(self, deadline: float) -> dict:
-        return self._pump(0, deque(), deadline, None)[0]
+        ready = self._pump(0, deque(), deadline, None)[0]
+        if ready.get("shared") is True and self.shared is not None:
+            self.area = self.shared.area
+        return ready
 
     def _pump(self, seq: int, pending: deque, deadline: float,
               on_callback: Callable | None) -> tuple[dict, list]:
@@ -158,7 +166,7 @@ class WorkerProcess:
                     # against this call's deadline, never extends it.
                     reply, out = on_callback(msg, blobs)  # may pump nested requests itself
                     pending.extend(memoryview(b).cast("B")
-                                   for b in pack_frame({**reply, "seq": seq}, out))
+                                   for b in pack_frame({**reply, "seq": seq}, out, self.area))
                 if pending:  # the pipe has room for most frames: no poll needed
                     self._write_some(pending)
                 self._want_write(bool(pending))
@@ -185,7 +193,8 @@ class WorkerProcess:
 
     def _parse(self, payload: bytearray, seq: int) -> tuple[dict, list]:
         try:
-            msg, blobs = unpack_payload(payload)
+            msg, blobs = unpack_payload(payload, self.shared and self.shared.area,
+                                        self.config.max_reply_bytes)
         except ProtocolError as e:
             problem = str(e)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import json
 import math
 import struct
 
@@ -92,7 +93,16 @@ def test_decoded_arrays_are_fresh_and_writable():
     header, blobs = P.encode(a)
     b = P.decode(header, blobs)
     b[0, 0] = 99.0
-    assert a[0, 0] == 0.0 and b.flags.writeable and b.flags.owndata
+    assert a[0, 0] == 0.0 and b.flags.writeable and not np.shares_memory(a, b)
+
+
+def test_a_private_blob_becomes_the_array_and_a_second_decode_copies_it():
+    a = np.arange(6.0).reshape(2, 3)
+    header, blobs = P.encode(a)
+    assert type(blobs[0]) is bytearray  # as `SharedArea.take` copies them out
+    first, second = P.decode(header, blobs), P.decode(header, blobs)
+    first[0, 0] = 99.0
+    assert np.array_equal(second, a) and not np.shares_memory(first, second)
 
 
 @pytest.mark.parametrize("make", [
@@ -271,6 +281,62 @@ def test_reader_refuses_oversize_frames_before_reading_them():
 def test_refuses_malformed_frames(payload):
     with pytest.raises(P.ProtocolError):
         P.unpack_payload(payload)
+
+
+def shared_pair(size=8 << 20):
+    """The grader's and the worker's view of one shared memory (a bytearray here)."""
+    memory = bytearray(size)
+    return P.SharedArea(memory, grader_side=True), P.SharedArea(memory, grader_side=False)
+
+
+def test_large_blobs_go_through_the_shared_area_and_small_ones_inline():
+    grader, worker = shared_pair()
+    value = {"big": np.arange(1 << 17, dtype=float), "small": np.arange(5.0),
+             "too_big": np.zeros(5 << 17)}  # 1 MiB, 40 B, 5 MiB (over the 4 MiB half)
+    header, blobs = P.encode(value)
+    buffers = P.pack_frame({"v": header}, blobs, grader)
+    wire = b"".join(bytes(memoryview(b).cast("B")) for b in buffers)
+    assert 5 << 20 < len(wire) < (5 << 20) + 4096  # the 1 MiB array is not in the frame
+    msg, out = P.unpack_payload(wire[4:], worker)
+    grader.outgoing[:] = b"\xff" * len(grader.outgoing)  # rewritten after it was read
+    assert same(P.decode(msg["v"], out), value)
+    reply = P.pack_frame({"v": header}, blobs, worker)  # the other half, the other way
+    grader.outgoing[:] = bytes(len(grader.outgoing))
+    msg, out = P.unpack_payload(b"".join(bytes(memoryview(b).cast("B")) for b in reply)[4:], grader)
+    assert same(P.decode(msg["v"], out), value)
+
+
+def forged_shared(placed, sizes=(1 << 16, 1 << 16), area=True, max_bytes=None):
+    head = json.dumps({"blobs": list(sizes), "shared_blobs": placed}).encode()
+    inline = sum(s for i, s in enumerate(sizes) if i not in {e[0] for e in placed
+                                                           if isinstance(e, list) and e})
+    payload = struct.pack("<I", len(head)) + head + bytes(inline)
+    return P.unpack_payload(payload, shared_pair(1 << 20)[0] if area else None, max_bytes)
+
+
+def test_a_frame_may_place_blobs_anywhere_in_the_other_half_once():
+    msg, blobs = forged_shared([[0, 0], [1, (1 << 19) - (1 << 16)]])
+    assert [len(b) for b in blobs] == [1 << 16, 1 << 16] and msg == {}
+
+
+@pytest.mark.parametrize("placed, kwargs, match", [
+    ([[0, 0]], {"area": False}, "shared area this channel does not have"),
+    ([[2, 0]], {}, "in order"),
+    ([[1, 0], [0, 1 << 17]], {}, "in order"),
+    ([[0, 0], [0, 1 << 17]], {}, "in order"),
+    ([[0, 0], [1, 1 << 15]], {}, "overlap"),
+    ([[0, -1]], {}, "overlap"),
+    ([[0, (1 << 19) - 10]], {}, "outside the shared area"),
+    ([[0, 1 << 40]], {}, "outside the shared area"),
+    ([[0]], {}, r"\[index, offset\]"),
+    ([["0", 0]], {}, r"\[index, offset\]"),
+    ([[True, 0]], {}, r"\[index, offset\]"),
+    ({"0": 0}, {}, "must be a list"),
+    ([[0, 0], [1, 1 << 16]], {"max_bytes": 1 << 17}, "exceeds the limit"),
+])
+def test_refuses_shared_blobs_out_of_place(placed, kwargs, match):
+    with pytest.raises(P.ProtocolError, match=match):
+        forged_shared(placed, **kwargs)
 
 
 @pytest.mark.parametrize("header", [

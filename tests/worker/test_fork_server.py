@@ -3,6 +3,9 @@ the other, and nothing one of them does reaches the next."""
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
 import pytest
 
 from autograder.errors import StudentCrashed, StudentTimeout
@@ -91,6 +94,73 @@ def test_the_next_submission_finds_nothing_of_the_one_before():
         assert second.call("zygote_fds").value == "PermissionError"  # nor reachable via /proc
     finally:
         second.close()
+
+
+SHARED = """
+import ctypes, os
+import numpy as np
+MARK = 0x4D4C4857
+def big(n):
+    return np.full(n, MARK, dtype=np.int64)  # large enough for the shared area
+def echo(a):
+    return a
+def resize_area():
+    # what shrinking or growing the area through its fd (mmap keeps one) gives
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if "mlhw-frames" in os.readlink(f"/proc/self/fd/{fd}"):
+                for size in (0, 1 << 30):
+                    try:
+                        os.ftruncate(int(fd), size)
+                        out.append("resized")
+                    except OSError as e:
+                        out.append(type(e).__name__)
+        except OSError:  # the listing's own fd, closed
+            pass
+    return out
+def marks_in_area():
+    for line in open("/proc/self/maps"):
+        if "mlhw-frames" in line:
+            start, end = (int(x, 16) for x in line.split()[0].split("-"))
+            data = np.frombuffer(ctypes.string_at(start, end - start), dtype=np.int64)
+            return int(np.count_nonzero(data == MARK))
+    return None
+"""
+
+
+def test_large_arrays_cross_through_a_new_shared_area_per_submission():
+    first = _worker([SHARED])
+    try:
+        assert first._proc.area is not None
+        shrink, grow = first.call("resize_area").value  # sealed: both refused
+        assert shrink == "PermissionError" and grow != "resized"
+        value = first.call("big", (1 << 19,)).value  # 4 MiB
+        assert value.dtype == np.int64 and value.shape == (1 << 19,) and (value == 0x4D4C4857).all()
+        assert first.call("marks_in_area").value >= 1 << 19  # it went through the area
+        sent = np.arange(3 << 18, dtype=float)  # 6 MiB each way
+        assert np.array_equal(first.call("echo", (sent,)).value, sent)
+        big = first.call("big", (1 << 19,)).value  # the last reply's marks: the second looks
+        assert (big == 0x4D4C4857).all()
+    finally:
+        first.close()
+    second = _worker([SHARED])
+    try:
+        assert second.call("marks_in_area").value == 0  # a new area: nothing of the first's
+    finally:
+        second.close()
+
+
+def test_the_shared_memory_cannot_change_size():
+    from autograder.worker.shared_area import SharedMemory
+
+    memory = SharedMemory(1 << 20)
+    try:
+        for size in (0, 2 << 20):
+            with pytest.raises(PermissionError):
+                os.ftruncate(memory.fd, size)
+    finally:
+        memory.close()
 
 
 @pytest.mark.parametrize("cell, call, error, match", [

@@ -2,6 +2,7 @@
 before the grader allocates or parses it, and the grader's memory stays near its baseline."""
 
 import resource
+from types import SimpleNamespace
 
 import pytest
 
@@ -61,5 +62,6 @@ def test_a_malformed_reply_is_emptied_so_a_recorded_error_does_not_keep_it():
     header = b"[]" * 2**20  # 2 MiB: over the header limit
     payload = bytearray(len(header).to_bytes(4, "little") + header)
     with pytest.raises(Died, match="malformed message") as raised:
-        WorkerProcess._parse(None, payload, seq=1)  # type: ignore[arg-type]
+        channel = SimpleNamespace(shared=None, config=SimpleNamespace(max_reply_bytes=2**26))
+        WorkerProcess._parse(channel, payload, seq=1)  # type: ignore[arg-type]
     assert len(payload) == 0 and raised.value.__context__ is None
