@@ -911,7 +911,7 @@ class SharedArea:
     """Memory one worker process shares with its grader, for the large blobs of frames.
 
     The grader makes it (a sealed memfd: `autograder.worker.shared_area`) and maps it before
-    the worker is forked; each side writes the large blobs of the frames it sends into its
+    the worker is forked, and clears it between two workers; each side writes the large blobs of the frames it sends into its
     own half (`put`) and the frame, through the pipe as before, says where they lie. The
     reader copies them out (`take`) as it unpacks the frame, before anything looks at them:
     the other side can rewrite its half at any moment, and nothing is read there twice.
@@ -924,6 +924,7 @@ class SharedArea:
         half = _len(view) // 2
         low, high = view[:half], view[half:2 * half]
         self.outgoing, self.incoming = (low, high) if grader_side else (high, low)
+        self.written = self.read = 0  # how far into each half this side has gone
 
     def put(self, blobs: list) -> tuple[list, list]:
         """Write the large blobs that fit into this side's half: (the blobs left to send
@@ -938,10 +939,12 @@ class SharedArea:
                 pos = (pos + n + 63) & ~63  # each blob 64-byte aligned
             else:
                 inline.append(blob)
+        self.written = max(self.written, pos)
         return inline, placed
 
     def take(self, offset: int, size: int) -> bytearray:
         """A private copy of ``size`` bytes at ``offset`` of the other side's half."""
+        self.read = max(self.read, offset + size)
         return bytearray(self.incoming[offset:offset + size])
 
     def release(self) -> None:

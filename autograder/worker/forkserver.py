@@ -36,6 +36,7 @@ class ForkServer:
 
     def __init__(self, config: SandboxConfig, isolation: str) -> None:
         self.config, self.busy, self.ready = config, False, False
+        self.shared = make_shared_memory()  # its workers' shared area, one after the other
         self.ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.cgroup = cgroup.create(config.memory_bytes, config.max_processes)
         self.plan = plan_launch(config, REQ_FD, RESP_FD, bubblewrap=True, isolation=isolation,
@@ -88,25 +89,22 @@ class ForkServer:
         ours = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0]]
         for fd in theirs[:3]:
             grow_pipe(fd)
-        shared = make_shared_memory()  # a new one per worker: nothing left from the last
+        if self.shared:
+            self.shared.clear()  # the last child and all it started are gone (`end`)
         oom_before = self.cgroup.oom_kills() if self.cgroup else 0
         try:
-            answer = self._ask({"op": "fork"}, theirs + ([shared.fd] if shared else []),
+            answer = self._ask({"op": "fork"}, theirs + ([self.shared.fd] if self.shared else []),
                                ANSWER_TIMEOUT)
         finally:
             for fd in theirs:
                 os.close(fd)
-            if shared:
-                shared.close_fd()
         if answer is None or answer.get("op") != "forked":
             for fd in ours:
                 os.close(fd)
-            if shared:
-                shared.close()
             self.close()
             return None
         self.busy = True
-        return ForkedWorker(self, *ours, oom_before=oom_before, shared=shared)
+        return ForkedWorker(self, *ours, oom_before=oom_before, shared=self.shared)
 
     def end(self, grace: float = 0.0) -> tuple[bool, int | None, bool]:
         """End the current child (after ``grace`` s for it to exit by itself) and clean the
@@ -126,6 +124,9 @@ class ForkServer:
         if proc is not None:
             kill_sandbox(proc)
         self.ctl.close()
+        if self.shared is not None:
+            self.shared.close()
+            self.shared = None
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
@@ -184,7 +185,4 @@ class ForkedWorker(WorkerProcess):
                 os.close(fd)
             except OSError:
                 pass
-        if self.shared is not None:
-            self.area = None
-            self.shared.close()
-            self.shared = None
+        self.area = self.shared = None  # the server's, for its next child

@@ -119,20 +119,27 @@ def resize_area():
         except OSError:  # the listing's own fd, closed
             pass
     return out
-def marks_in_area():
+def area():
     for line in open("/proc/self/maps"):
         if "mlhw-frames" in line:
-            start, end = (int(x, 16) for x in line.split()[0].split("-"))
-            data = np.frombuffer(ctypes.string_at(start, end - start), dtype=np.int64)
-            return int(np.count_nonzero(data == MARK))
-    return None
+            return tuple(int(x, 16) for x in line.split()[0].split("-"))
+def scribble():  # marks at the end of the area, where no frame of this worker went
+    start, end = area()
+    mark = np.full(1024, MARK, dtype=np.int64)
+    ctypes.memmove(end - mark.nbytes, mark.ctypes.data, mark.nbytes)
+    return 1
+def marks_in_area():
+    start, end = area()
+    data = np.frombuffer(ctypes.string_at(start, end - start), dtype=np.int64)
+    return int(np.count_nonzero(data == MARK))
 """
 
 
-def test_large_arrays_cross_through_a_new_shared_area_per_submission():
+def test_large_arrays_cross_through_a_shared_area_cleared_between_submissions():
     first = _worker([SHARED])
     try:
         assert first._proc.area is not None
+        first_shared = first._proc.shared
         shrink, grow = first.call("resize_area").value  # sealed: both refused
         assert shrink == "PermissionError" and grow != "resized"
         value = first.call("big", (1 << 19,)).value  # 4 MiB
@@ -141,17 +148,18 @@ def test_large_arrays_cross_through_a_new_shared_area_per_submission():
         sent = np.arange(3 << 18, dtype=float)  # 6 MiB each way
         assert np.array_equal(first.call("echo", (sent,)).value, sent)
         big = first.call("big", (1 << 19,)).value  # the last reply's marks: the second looks
-        assert (big == 0x4D4C4857).all()
+        assert (big == 0x4D4C4857).all() and first.call("scribble").value == 1
     finally:
         first.close()
     second = _worker([SHARED])
     try:
-        assert second.call("marks_in_area").value == 0  # a new area: nothing of the first's
+        assert second._proc.shared is first_shared
+        assert second.call("marks_in_area").value == 0  # cleared: nothing of the first's
     finally:
         second.close()
 
 
-def test_the_shared_memory_cannot_change_size():
+def test_the_shared_memory_cannot_change_size_and_is_cleared_whole():
     from autograder.worker.shared_area import SharedMemory
 
     memory = SharedMemory(1 << 20)
@@ -159,6 +167,13 @@ def test_the_shared_memory_cannot_change_size():
         for size in (0, 2 << 20):
             with pytest.raises(PermissionError):
                 os.ftruncate(memory.fd, size)
+        area = memory.area
+        area.put([bytes(range(256)) * 1024])  # the grader's frame: 256 KiB
+        area.incoming[:] = b"\x07" * len(area.incoming)  # a worker wrote all of its half...
+        area.take(1000, 5000)  # ... and the grader read a blob of it
+        memory.clear()
+        assert not any(area.outgoing) and not any(area.incoming)
+        assert area.written == area.read == 0
     finally:
         memory.close()
 
