@@ -109,7 +109,7 @@ def _close(a: Any, b: Any, rtol: float) -> bool:
 def assert_close_or_diagnose(
     actual: Any,
     expected: Any,
-    mistakes: Sequence[tuple[Mistake, Any]] = (),
+    mistakes: Sequence[tuple[Mistake, Any]] | Callable[[], Sequence[tuple[Mistake, Any]]] = (),
     *,
     rtol: float = 1e-7,
     atol: float = 1e-10,
@@ -122,9 +122,11 @@ def assert_close_or_diagnose(
 ) -> None:
     """Like ``assert_close``, but a failure starts with the diagnosis when one matches.
 
-    ``mistakes`` pairs each known mistake with the value it predicts for this call; the first
-    one matching ``actual`` (within ``diagnose_rtol``, default ``max(rtol, 1e-6)``) leads the
-    message. Otherwise, with ``relations``, a constant factor, transpose or sign flip is named.
+    ``mistakes`` pairs each known mistake with the value it predicts for this call (or is a
+    function returning those pairs, called only on a failure: predicting a mistake often
+    costs a run of the reference); the first one matching ``actual`` (within
+    ``diagnose_rtol``, default ``max(rtol, 1e-6)``) leads the message. Otherwise, with
+    ``relations``, a constant factor, transpose or sign flip is named.
     """
     problem = mismatch(
         actual,
@@ -138,7 +140,8 @@ def assert_close_or_diagnose(
     if problem is None:
         return
     d_rtol = diagnose_rtol if diagnose_rtol is not None else max(rtol, 1e-6)
-    found = diagnose(actual, mistakes, rtol=d_rtol, atol=max(atol, 1e-9))
+    candidates = mistakes() if callable(mistakes) else mistakes
+    found = diagnose(actual, candidates, rtol=d_rtol, atol=max(atol, 1e-9))
     lead = found.message if found is not None else None
     if lead is None and relations:
         relation = _relation(actual, expected)

@@ -339,6 +339,7 @@ class _Encoder:
         self.callbacks = callbacks
         self.kept = kept
         self.new_kept: list[tuple[np.ndarray, int]] = []
+        self.sent: dict[int, tuple[np.ndarray, int]] = {}  # id -> (array, its blob): once each
 
     def enc(self, v: Any, where: str, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -405,8 +406,13 @@ class _Encoder:
         keep = self._keep(a)
         if keep is not None and keep[1]:
             return {"t": "kept", "k": keep[0]}
+        if keep is None:  # the same array twice in one value (a training set in many calls)
+            sent = self.sent.get(id(a))
+            if sent is not None and sent[0] is a:
+                return {"t": "nd", "b": sent[1]}
         self.blobs.append(_npy_bytes(a))
         if keep is None:
+            self.sent[id(a)] = (a, _len(self.blobs) - 1)
             return {"t": "nd", "b": _len(self.blobs) - 1}
         self.new_kept.append((a, keep[0]))
         return {"t": "nd", "b": _len(self.blobs) - 1, "keep": keep[0]}

@@ -96,6 +96,19 @@ def test_decoded_arrays_are_fresh_and_writable():
     assert a[0, 0] == 0.0 and b.flags.writeable and not np.shares_memory(a, b)
 
 
+def test_an_array_repeated_in_one_value_is_sent_once_and_decoded_into_separate_arrays():
+    X = np.arange(12.0).reshape(3, 4)
+    calls = [(X, {"W": w, "X": X}) for w in (np.ones(2), np.zeros(2))]
+    header, blobs = P.encode(calls)
+    assert len(blobs) == 3  # X once, and each w
+    out = P.decode(header, blobs)
+    copies = [out[0][0], out[0][1]["X"], out[1][0], out[1][1]["X"]]
+    assert all(np.array_equal(c, X) for c in copies)
+    copies[0][0, 0] = -1.0  # a call that modifies its X changes no other call's
+    assert all(c[0, 0] == 0.0 for c in copies[1:])
+    assert not any(np.shares_memory(a, b) for i, a in enumerate(copies) for b in copies[i + 1:])
+
+
 def test_a_private_blob_becomes_the_array_and_a_second_decode_copies_it():
     a = np.arange(6.0).reshape(2, 3)
     header, blobs = P.encode(a)

@@ -141,7 +141,7 @@ def _fd_loss(student, ref, p):
 def _check_key(student, ref, rng, p, key, grads, called, *, finite_differences=True):
     expected = ref.backward(p["params"], p["X"], p["y"])[key]
     got = grads[key]
-    assert_close_or_diagnose(got, expected, backward_mistakes(p["params"], p["X"], p["y"], key),
+    assert_close_or_diagnose(got, expected, lambda: backward_mistakes(p["params"], p["X"], p["y"], key),
                              name=f"dL/d{key}", called=called, rtol=1e-6, atol=1e-9)
     if not finite_differences:
         return
