@@ -32,6 +32,20 @@ def forge(header_mib, declared_mib=0):
         view = view[os.write(resp, view):]
     return 1
 
+def forge_shared(index, offset):
+    """A reply whose one 64 KiB blob is said to lie in the shared area at ``offset``."""
+    resp, seq, frame = None, None, sys._getframe()
+    while frame is not None:
+        resp = frame.f_globals.get("_RESP", resp)
+        for value in list(frame.f_locals.values()):
+            if isinstance(value, dict) and value.get("op") == "call" and "seq" in value:
+                seq = value["seq"]
+        frame = frame.f_back
+    body = (b'{"op":"return","seq":%d,"blobs":[65536],"shared_blobs":[[%d,%d]],'
+            b'"value":{"t":"nd","b":0}}' % (seq, index, offset))
+    os.write(resp, (4 + len(body)).to_bytes(4, "little") + len(body).to_bytes(4, "little") + body)
+    return 1
+
 def honest():
     return 2
 '''
@@ -65,3 +79,13 @@ def test_a_malformed_reply_is_emptied_so_a_recorded_error_does_not_keep_it():
         channel = SimpleNamespace(shared=None, config=SimpleNamespace(max_reply_bytes=2**26))
         WorkerProcess._parse(channel, payload, seq=1)  # type: ignore[arg-type]
     assert len(payload) == 0 and raised.value.__context__ is None
+
+
+@pytest.mark.parametrize("index, offset", [(0, 2**40), (0, -64), (3, 0)],
+                         ids=["outside", "before", "no-such-blob"])
+def test_a_reply_placing_blobs_outside_the_shared_area_is_refused(index, offset):
+    with Worker(SandboxConfig(call_timeout=20, load_timeout=10)) as worker:
+        assert worker.load([FORGER]).ok
+        with pytest.raises(BadReturn, match="malformed message"):
+            worker.call("forge_shared", (index, offset))
+        assert worker.call("honest").value == 2  # the next call gets a fresh worker
