@@ -12,8 +12,11 @@ imports and forks). The workers (one per student: the notebook's cells, the stud
 and the protocol's worker end) live a fraction of a second each; their CPU is read from the
 zygote that forked and reaped them (its children's CPU). The difference between the two
 sizes, divided by the difference in students, is the cost per student without the start-up;
-the student's own calls (their seconds, from the gradebook) are set against it. The last
-column is the wall time per student times the cores: what the class had. Work files go to
+the student's own calls (their seconds, from the gradebook) are set against it. The wall
+time per student times the cores is what the class had; the engine's seconds are that less
+the student's calls, and its share their fraction of it. (The student's calls are timed as
+round trips: a cheaper transport shortens them too, so the share can stay put while the
+engine's seconds fall.) Work files go to
 benchmarks/out/class_cpu/.
 """
 
@@ -116,15 +119,16 @@ def main() -> None:
     print(f"Run of {_dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores; per student: "
           f"(class of {large} - class of {small}) / {large - small}, in CPU seconds.\n")
     print("| assignment | grading processes | workers | zygotes | command | all | student's "
-          "calls | wall per student × cores | engine share of one more student |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "calls | wall per student × cores | engine share of one more student | engine s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in args.names:
         a, b = grade(name, small), grade(name, large)
         per = {k: (b[k] - a[k]) / (large - small) for k in a}
         had = os.cpu_count() * per["wall"]
         print(f"| {name} | " + " | ".join(f"{per[k]:.3f}" for k in KINDS)
               + f" | {sum(per[k] for k in KINDS):.3f} | {per['student calls']:.3f} | {had:.3f} "
-              f"| {1 - per['student calls'] / had:.0%} |", flush=True)
+              f"| {1 - per['student calls'] / had:.0%} | {had - per['student calls']:.3f} |",
+              flush=True)
 
 if __name__ == "__main__":
     main()

@@ -44,7 +44,7 @@ def test_q5_grad_w1_norm_any_depth(student, ref, rng):
             expected = ref.grad_w1_norm(params, X, y)
             called = (f"grad_w1_norm(params with {depth} hidden layer(s) of {width} units, X ({n}, {D}), "
                       f"y ({n},))")
-            mistakes = [
+            mistakes = lambda: [  # predicted on a failure only: two backward runs each
                 (Mistake("mean", f"your norm is 1/n of the expected one (n = {n}): the loss is a sum "
                          "over examples"), expected / n),
                 (Mistake("squared", "you returned the SQUARED Frobenius norm; take its square root"),
