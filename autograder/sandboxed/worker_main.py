@@ -608,8 +608,8 @@ def _zygote():
 
 
 def _map_area(fd):
-    """Map the memory the grader shares for large blobs (`P.SharedArea`) and close its fd:
-    the mapping stays, and no code here can find the fd to pass on."""
+    """Map the memory the grader shares for large blobs (`P.SharedArea`) and close the fd it
+    came on (the mapping keeps a descriptor of its own: sealed, it cannot resize the area)."""
     global _AREA
     import mmap
 

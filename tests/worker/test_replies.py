@@ -13,9 +13,9 @@ from autograder.worker import Worker
 FORGER = '''
 import os, sys
 
-def forge(header_mib, declared_mib=0):
-    """Write a frame of our own on the reply channel (found through the worker's globals and
-    frames): a JSON header of `header_mib` MiB of empty lists."""
+def channel():
+    """The reply channel and this call's sequence number (found through the worker's globals
+    and frames)."""
     resp, seq, frame = None, None, sys._getframe()
     while frame is not None:
         resp = frame.f_globals.get("_RESP", resp)
@@ -23,6 +23,12 @@ def forge(header_mib, declared_mib=0):
             if isinstance(value, dict) and value.get("op") == "call" and "seq" in value:
                 seq = value["seq"]
         frame = frame.f_back
+    return resp, seq
+
+def forge(header_mib, declared_mib=0):
+    """Write a frame of our own on the reply channel: a JSON header of `header_mib` MiB of
+    empty lists."""
+    resp, seq = channel()
     body = b'{"op":"return","seq":%d,"blobs":[],"value":null,"junk":[' % seq
     body += b"[]," * (header_mib * 2**20 // 3) + b"[]]}"
     total = 4 + len(body) if not declared_mib else declared_mib * 2**20
@@ -34,13 +40,7 @@ def forge(header_mib, declared_mib=0):
 
 def forge_shared(index, offset):
     """A reply whose one 64 KiB blob is said to lie in the shared area at ``offset``."""
-    resp, seq, frame = None, None, sys._getframe()
-    while frame is not None:
-        resp = frame.f_globals.get("_RESP", resp)
-        for value in list(frame.f_locals.values()):
-            if isinstance(value, dict) and value.get("op") == "call" and "seq" in value:
-                seq = value["seq"]
-        frame = frame.f_back
+    resp, seq = channel()
     body = (b'{"op":"return","seq":%d,"blobs":[65536],"shared_blobs":[[%d,%d]],'
             b'"value":{"t":"nd","b":0}}' % (seq, index, offset))
     os.write(resp, (4 + len(body)).to_bytes(4, "little") + len(body).to_bytes(4, "little") + body)
