@@ -13,7 +13,7 @@ from autograder.checks import (
 )
 from autograder.errors import CheckFailed, StudentError
 from autograder.lending import graded_with_lent, stubs_as_failures
-from autograder.suites.sigmoid_mlp.calls import assert_backpropagation
+from autograder.suites.sigmoid_mlp.calls import assert_backpropagation, backpropagation_once
 from autograder.suites.sigmoid_mlp.inputs import (
     backward_mistakes,
     extreme_problem,
@@ -165,7 +165,7 @@ def _backprop_first(student, rng):
     differentiation is backward's own mistake: no lent function can make up for it).
     Returns a check for after the values: the count again, only when it could not be made
     here (backward raised) or when functions are lent."""
-    counted = assert_backpropagation(student, rng, quiet_errors=True)
+    counted = backpropagation_once(student, rng)
 
     def afterwards(s):
         if s is not student or not counted:
