@@ -356,6 +356,27 @@ def backward(params, X, y):
                                        'return float(np.linalg.norm((_kept[-1] if _kept else backward)'
                                        '(params, X, y)["W1"]))'),
     },
+    # hostile: scribbles over the memory it shares with the grader (both halves) and tries to
+    # resize it, in every call of init_params; its answers are right: full marks, no error
+    "hostile_shared_area": {"init": INIT.replace("    return params\n", """    _scribble()
+    return params
+
+
+def _scribble():
+    import ctypes, os
+    for line in open("/proc/self/maps"):
+        if "mlhw-frames" in line:
+            start, end = (int(x, 16) for x in line.split()[0].split("-"))
+            half = (end - start) // 2
+            for at in (start, start + half - (1 << 20), start + half, end - (1 << 20)):
+                ctypes.memset(at, 0x5A, 1 << 20)
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if "mlhw-frames" in os.readlink(f"/proc/self/fd/{fd}"):
+                os.ftruncate(int(fd), 4096)
+        except OSError:
+            pass
+""")},
     "hostile_infinite_loop": {"forward": FORWARD + '''
 
 import signal
