@@ -111,3 +111,17 @@ def test_a_factor_of_m_is_named_as_the_1_over_m() -> None:
     assert ratio_diagnosis(2 * e, e, m=2).endswith("(a missing or extra 1/m? here m = 2)")
     assert ratio_diagnosis(e / 5, e, m=5).endswith("(a missing or extra 1/m? here m = 5)")
     assert ratio_diagnosis(2 * e, e, m=3).endswith("(a missing or extra 1/2?)")
+
+
+def test_mistakes_given_as_a_function_are_predicted_only_for_a_failing_answer():
+    asked = []
+
+    def mistakes():
+        asked.append(1)
+        return [(Mistake("twice", "your answer is twice the expected one"), 2 * np.arange(3.0))]
+
+    assert_close_or_diagnose(np.arange(3.0), np.arange(3.0), mistakes)
+    assert asked == []
+    with pytest.raises(CheckFailed, match="twice the expected one"):
+        assert_close_or_diagnose(2 * np.arange(3.0), np.arange(3.0), mistakes)
+    assert asked == [1]

@@ -77,3 +77,19 @@ def test_student_bundle_leaks_nothing_and_ships_the_mnist_subset(tmp_path):
     assert (bundle / "mnist_subset.npz").is_file()
     text = (bundle / "sigmoid_mlp.ipynb").read_text()
     assert "BEGIN SOLUTION" not in text and 'raise NotImplementedError(\\"backward\\")' in text
+
+
+@pytest.mark.parametrize("name, counts", [("solution", 1), ("mistake_finite_differences", 1)])
+def test_backwards_call_count_is_made_once_per_grading(name, counts):
+    """q2's twelve tests and q4's probe share one count of backward's calls (a property of
+    the notebook's backward, whatever the inputs); a failed count still costs every q2 test."""
+    from autograder.runner import grade_submission
+
+    options = corpus.grade_options(ASSIGNMENT)
+    options.record_calls = record = []
+    options.questions = frozenset({"q2", "q4"})
+    result = grade_submission(corpus.case(ASSIGNMENT, name).notebook, ASSIGNMENT, options)
+    assert [call[0] for call in record].count("_mlhw_count_calls") == counts
+    q2 = [t for t in result.tests if t.question == "q2"]
+    assert len(q2) == 12 and all(
+        (t.status is Status.PASSED) == (name == "solution") for t in q2)
