@@ -290,6 +290,9 @@ def log_likelihood(counts, alpha, beta):
 '''},
     "mistake_gamma_over_documents": {"estep": ESTEP.replace("total = joint.sum(axis=2", "total = joint.sum(axis=0")},
     "mistake_gamma_over_words": {"estep": ESTEP.replace("total = joint.sum(axis=2", "total = joint.sum(axis=1")},
+    # the E-step's joint alpha_ik beta_kj returned without dividing by its sum over topics
+    "mistake_gamma_not_normalised": {"estep": ESTEP.replace(
+        "    return np.divide(joint, total, out=uniform, where=total > 0)", "    return joint")},
     "mistake_m_step_no_counts": {"mstep": MSTEP.replace("np.asarray(counts, dtype=float)[:, :, None] * gamma", "gamma")},
     "mistake_alpha_over_documents": {"mstep": MSTEP.replace("alpha / alpha.sum(axis=1, keepdims=True)", "alpha / alpha.sum(axis=0, keepdims=True)")},
     "mistake_nan_with_zeros": {"estep": '''

@@ -320,6 +320,10 @@ def backward(params, X, y):
     # a correct train over a backward that is still the stub: q4 is graded with the reference's
     "train_over_stub_backward": {"backward": STUB.format(name="backward")},
     # grad_w1_norm with its own backprop (not calling backward), divided by n: loses q5 only
+    # ||dL/dW1||^2: the Frobenius norm without its square root
+    "mistake_grad_norm_squared": {"vanishing": VANISHING.replace(
+        'return float(np.linalg.norm(backward(params, X, y)["W1"]))',
+        'return float(np.sum(backward(params, X, y)["W1"] ** 2))')},
     "mistake_grad_norm_own_mean": {"vanishing": VANISHING.replace(
         '    return float(np.linalg.norm(backward(params, X, y)["W1"]))',
         '    d = n_hidden(params)\n    hs = [np.asarray(X, dtype=float)]\n'
