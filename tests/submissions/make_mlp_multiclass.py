@@ -284,6 +284,8 @@ dW2_entries = ("hs1*g1", "hs2*g1", "hs1*g2", "hs2*g2")
         "dW2 = G.T @ hs + l11 * sign(W2) + l12 * grad_sq_norm(W2)")},
     # bprop sums over the examples (no 1/n): every bprop test of q5 (14).
     "mistake_bprop_sum": {"network": _replace("network", "    G /= n\n", "")},
+    # the hidden layer's error without the ReLU derivative (as if the activation were linear)
+    "mistake_bprop_no_drelu": {"network": _replace("network", "    Ga = (G @ W2) * drelu(ha)", "    Ga = G @ W2")},
     # The update steps uphill: q7's accuracy (10) only.
     "mistake_train_ascent": {"train": _replace("train", "params[k] - lr * grads[k]", "params[k] + lr * grads[k]")},
     # A batch one row short (an off-by-one in the slice) that still learns: q7's batching (2).
