@@ -190,6 +190,8 @@ def chain_gradients(h, g):
                 "derivations": "\n".join(f"{name} = ..." for name in (
                     "dJ_dh", "dh_du", "derivation_g_l", "trace_U2Y", "derivation_G2", "G2_entries"))},
     "mistake_forgot_1_over_m": {"backward": BACKWARD.replace(" / m\n", "\n")},
+    # the output error as (y - h_l) instead of (h_l - y): every g has the wrong sign
+    "mistake_backward_sign": {"backward": BACKWARD.replace("(h[-1] - y) / m", "(y - h[-1]) / m")},
     "mistake_dtanh_of_u": {"backward": BACKWARD.replace("np.tanh(u) ** 2", "u ** 2")},
     "mistake_off_by_one": {"backward": BACKWARD.replace("g[k] * w[k]", "g[k] * w[k - 1]")},
     # the gradient averaged twice in the update (dw already carries 1/m): q4 only, and its
