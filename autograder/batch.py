@@ -167,7 +167,7 @@ def grade_class(
         backend: Any = DaskGrading(scheduler)
     else:
         backend = GradingProcesses(min(max(workers, 1), len(todo)),
-                                   warm_up=(prepare, (sandbox, assignment)))
+                                   warm_up=(prepare, (sandbox, assignment)), pin=True)
     with backend as processes:
         for sub, sha, outcome in processes.map(
                 [((str(sub.path), assignment, sandbox, seed, sub.refused), (sub, sha))

@@ -7,6 +7,8 @@ Used by `batch.grade_class` locally and by `dask_backend` on each Dask worker.
 from __future__ import annotations
 
 import atexit
+import collections
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -41,14 +43,23 @@ class GradingProcesses:
     task's submission's student). ``warm_up`` (a module-level function and its arguments)
     runs in each process as it starts, e.g. to start its sandbox before the first task;
     entering the context starts ``count`` processes at once.
+
+    With ``pin``, each process and its sandbox are held to one CPU of this process's own,
+    the one with the fewest of them: a grading process and its worker take turns (one waits
+    while the other runs), and a message between two processes on one CPU costs a fifth of
+    what it costs between two (no wake-up sent across CPUs: 10 µs a round trip instead of
+    70 on this machine's virtual CPUs).
     """
 
     def __init__(self, count: int, work: Callable[..., Any] | None = None,
-                 warm_up: tuple[Callable[..., Any], tuple] | None = None) -> None:
+                 warm_up: tuple[Callable[..., Any], tuple] | None = None, *,
+                 pin: bool = False) -> None:
         self.count = count
         self.work = work or grade_one  # module-level functions (the processes import them)
         self.warm_up = warm_up
         self.deaths: dict[str, str] = {}
+        self._cpus = sorted(os.sched_getaffinity(0)) if pin else []
+        self._cpu_of: dict[Any, int] = {}  # a live process -> the CPU it is held to
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)
         self._idle: list[tuple[Any, Any]] = []
@@ -66,15 +77,25 @@ class GradingProcesses:
             if process.is_alive():
                 process.kill()
         self._idle.clear()
+        self._cpu_of.clear()
 
     def _start(self) -> tuple[Any, Any]:
         one_thread_per_grader()  # inherited by the fork server, and so by every process
+        cpu = self._least_used_cpu()
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(child, self.work, self.warm_up),
+        process = self._context.Process(target=_serve, args=(child, self.work, self.warm_up, cpu),
                                         daemon=True)
         process.start()
         child.close()
+        if cpu is not None:
+            self._cpu_of[process] = cpu
         return process, parent
+
+    def _least_used_cpu(self) -> int | None:
+        if not self._cpus:
+            return None
+        used = collections.Counter(self._cpu_of.values())
+        return min(self._cpus, key=lambda cpu: (used[cpu], cpu))
 
     def map(self, tasks: list[tuple[tuple, tuple[Any, str]]]
             ) -> Iterator[tuple[Any, str, Any]]:
@@ -105,6 +126,7 @@ class GradingProcesses:
                         process.join(5)
                         reason = _death_reason(process.exitcode)
                         conn.close()
+                        self._cpu_of.pop(process, None)
                         student = key[0].student
                         if tries == 0:
                             queue.insert(0, (args, key, 1))
@@ -137,11 +159,15 @@ def _death_reason(exitcode: int | None) -> str:
 
 
 def _serve(conn: Any, work: Callable[..., Any],
-           warm_up: tuple[Callable[..., Any], tuple] | None = None) -> None:
-    """A grading process: run ``warm_up``, then ``work`` on each task received until the
-    pipe closes."""
+           warm_up: tuple[Callable[..., Any], tuple] | None = None,
+           cpu: int | None = None) -> None:
+    """A grading process: held to ``cpu`` when given (its sandbox, started later, inherits
+    it), run ``warm_up``, then ``work`` on each task received until the pipe closes."""
     from autograder.worker import close_spare_workers
 
+    if cpu is not None:
+        with contextlib.suppress(OSError):  # only a speed-up
+            os.sched_setaffinity(0, {cpu})
     keep_freed_memory()
     try:
         if warm_up is not None:
