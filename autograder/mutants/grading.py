@@ -111,7 +111,7 @@ def grade_mutants(source: Source, mutants: list[Mutant], *, jobs: int = 2, seed:
                 return Outcome(mutant, "error", {}, result)
             return classify(mutant, question_scores(result), baseline, equivalent)
 
-        with GradingProcesses(max(1, jobs)) as processes:
+        with GradingProcesses(max(1, jobs), pin=True) as processes:
             if baseline is None:
                 (_, _, outcome), = processes.map([task(None)])
                 result = _result(outcome)
