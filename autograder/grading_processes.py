@@ -44,11 +44,12 @@ class GradingProcesses:
     runs in each process as it starts, e.g. to start its sandbox before the first task;
     entering the context starts ``count`` processes at once.
 
-    With ``pin``, each process and its sandbox are held to one CPU of this process's own,
-    the one with the fewest of them: a grading process and its worker take turns (one waits
-    while the other runs), and a message between two processes on one CPU costs a fifth of
-    what it costs between two (no wake-up sent across CPUs: 10 µs a round trip instead of
-    70 on this machine's virtual CPUs).
+    With ``pin`` and at least as many processes as this process has CPUs, each process and
+    its sandbox are held to one of those CPUs, the one with the fewest of them. A grading
+    process and its worker mostly take turns, and on busy CPUs keeping the two together
+    saves the wake-ups and migrations between CPUs (`benchmarks/round_trip.py`: a round trip
+    costs the machine 190 µs of CPU on one CPU, 230 free); with CPUs to spare, the little
+    they overlap is worth more (116 µs of wall free, 180 on one CPU), so they are left free.
     """
 
     def __init__(self, count: int, work: Callable[..., Any] | None = None,
@@ -58,7 +59,8 @@ class GradingProcesses:
         self.work = work or grade_one  # module-level functions (the processes import them)
         self.warm_up = warm_up
         self.deaths: dict[str, str] = {}
-        self._cpus = sorted(os.sched_getaffinity(0)) if pin else []
+        cpus = sorted(os.sched_getaffinity(0))
+        self._cpus = cpus if pin and count >= len(cpus) else []
         self._cpu_of: dict[Any, int] = {}  # a live process -> the CPU it is held to
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)

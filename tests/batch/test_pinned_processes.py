@@ -29,16 +29,18 @@ def _grade(names: list[str], count: int, pin: bool) -> dict:
         return {sub.student: outcome for sub, _, outcome in processes.map(tasks)}
 
 
-def test_each_grading_process_and_its_sandbox_keep_to_one_cpu_of_their_own():
-    names = ["ann", "bob", "eve", "fred", "gil", "hal"]
-    outcomes = _grade(names, 2, pin=True)
+def test_as_many_grading_processes_as_cpus_each_keep_to_one_with_their_sandbox():
+    names = ["eve"] + [f"s{i}" for i in range(3 * len(CPUS))]
+    outcomes = _grade(names, len(CPUS), pin=True)
     assert outcomes.pop("eve") is DIED_TWICE
     for grader, sandbox in outcomes.values():
         assert len(grader) == 1 and sandbox == grader
-    # two processes at a time, on two CPUs where there are two (the dead ones' CPUs reused)
-    assert {cpu for grader, _ in outcomes.values() for cpu in grader} == set(CPUS[:2])
+    # one process per CPU, on every CPU (the dead ones' CPUs taken by their replacements)
+    assert {cpu for grader, _ in outcomes.values() for cpu in grader} == set(CPUS)
 
 
-def test_unpinned_processes_keep_every_cpu():
-    outcomes = _grade(["ann", "bob"], 2, pin=False)
-    assert all(grader == set(CPUS) == sandbox for grader, sandbox in outcomes.values())
+def test_fewer_grading_processes_than_cpus_or_unpinned_ones_keep_every_cpu():
+    cases = [(1, True), (len(CPUS), False)] if len(CPUS) > 1 else [(1, False)]
+    for count, pin in cases:
+        outcomes = _grade(["ann", "bob"], count, pin=pin)
+        assert all(grader == set(CPUS) == sandbox for grader, sandbox in outcomes.values())
