@@ -119,7 +119,8 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
 @click.option("--gradebook", type=click.Path(path_type=Path), default=Path("grades.db"),
               show_default=True, help="SQLite gradebook (created, or resumed).")
 @click.option("--workers", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Grader processes working in parallel.")
+              help="Grader processes working in parallel (as many as the CPUs or more: "
+              "each is held to one CPU with its sandbox).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for each student's result.json, results.json and junit.xml, and "
               "feedback/ with each student's page (<student>.html, .md) to hand out.")
@@ -245,7 +246,8 @@ def experiments(out: Path, quick: bool) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write the HTML report here.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Grader processes working in parallel.")
+              help="Grader processes working in parallel (as many as the CPUs or more: "
+              "each is held to one CPU with its sandbox).")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="The one seed every grading of the run uses (the report is reproducible).")
 @click.option("--limit", type=click.IntRange(1), default=None,

@@ -45,11 +45,12 @@ class GradingProcesses:
     entering the context starts ``count`` processes at once.
 
     With ``pin`` and at least as many processes as this process has CPUs, each process and
-    its sandbox are held to one of those CPUs, the one with the fewest of them. A grading
-    process and its worker mostly take turns, and on busy CPUs keeping the two together
-    saves the wake-ups and migrations between CPUs (`benchmarks/round_trip.py`: a round trip
-    costs the machine 190 µs of CPU on one CPU, 230 free); with CPUs to spare, the little
-    they overlap is worth more (116 µs of wall free, 180 on one CPU), so they are left free.
+    its sandbox are held to one of those CPUs, the one with the fewest of them: classes of 200
+    on two cores were 5-20% faster for three assignments, as fast for plsa_em and 3-7% slower
+    for gd_mnist (benchmarks/RESULTS.md). One round trip is no cheaper on one CPU
+    (`benchmarks/round_trip.py`), so the gain is the scheduler's: no process of a pair moves
+    between CPUs. With CPUs to spare, a pair's two processes overlap for part of each round
+    trip (120 µs of wall free, 180-220 on one CPU), so they are left free.
     """
 
     def __init__(self, count: int, work: Callable[..., Any] | None = None,
