@@ -133,11 +133,13 @@ def grade_class(
     seed: int | None = None,
     regrade: bool = False,
     scheduler: str | None = None,
+    pin: bool = True,
 ) -> Iterator[Graded]:
     """Grade ``submissions`` and record each in ``gradebook``; yields each student when done.
 
     With ``scheduler`` (a Dask scheduler's address) the grading runs on that Dask cluster
-    (`dask_backend.DaskGrading`), otherwise in ``workers`` local grading processes.
+    (`dask_backend.DaskGrading`), otherwise in ``workers`` local grading processes (with
+    ``pin``, each held to one CPU when they fill every CPU: `GradingProcesses`).
 
     Students whose unchanged submission is already in the gradebook are yielded as skipped
     (unless ``regrade``), and so are those whose grading process died twice on this very
@@ -167,7 +169,7 @@ def grade_class(
         backend: Any = DaskGrading(scheduler)
     else:
         backend = GradingProcesses(min(max(workers, 1), len(todo)),
-                                   warm_up=(prepare, (sandbox, assignment)), pin=True)
+                                   warm_up=(prepare, (sandbox, assignment)), pin=pin)
     with backend as processes:
         for sub, sha, outcome in processes.map(
                 [((str(sub.path), assignment, sandbox, seed, sub.refused), (sub, sha))

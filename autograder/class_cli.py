@@ -40,7 +40,7 @@ class BatchSummary:
 
 
 def grade_with_progress(console: Console, submissions: list[ClassSubmission], assignment: str,
-                        book: Gradebook, *, workers: int, out: Path | None,
+                        book: Gradebook, *, workers: int, out: Path | None, pin: bool = True,
                         sandbox: SandboxConfig | None = None, seed: int | None = None,
                         regrade: bool = False, scheduler: str | None = None) -> BatchSummary:
     """Grade ``submissions`` into ``book``, with a progress bar."""
@@ -50,7 +50,7 @@ def grade_with_progress(console: Console, submissions: list[ClassSubmission], as
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"grading {assignment}", total=len(submissions))
         for done in grade_class(submissions, assignment, book, workers=workers, sandbox=sandbox,
-                                seed=seed, regrade=regrade, scheduler=scheduler):
+                                seed=seed, regrade=regrade, scheduler=scheduler, pin=pin):
             progress.advance(task)
             if not console.is_terminal:  # a log, not a bar: one line per finished student
                 console.print(f"[{summary.graded + summary.skipped + len(summary.failures) + 1}"
@@ -85,7 +85,7 @@ def print_gradebook(console: Console, book: Gradebook, assignment: str, title: s
 
 
 def run_grade_class(folder: Path, assignment: str, gradebook: Path, *, workers: int,
-                    out: Path | None, csv_path: Path | None, regrade: bool, seed: int | None,
+                    pin: bool = True, out: Path | None, csv_path: Path | None, regrade: bool, seed: int | None,
                     sandbox: SandboxConfig, console: Console | None = None,
                     scheduler: str | None = None) -> int:
     """The `grade-class` command; returns its exit code."""
@@ -117,7 +117,7 @@ def run_grade_class(folder: Path, assignment: str, gradebook: Path, *, workers: 
     with Gradebook(gradebook) as book:
         try:
             summary = grade_with_progress(
-                console, submissions, assignment, book, workers=workers, out=out,
+                console, submissions, assignment, book, workers=workers, pin=pin, out=out,
                 sandbox=sandbox, seed=seed, regrade=regrade, scheduler=scheduler)
         except GraderError as exc:
             console.print(f"mlhw: the grader could not run: {exc}", markup=False, soft_wrap=True)

@@ -119,8 +119,10 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
 @click.option("--gradebook", type=click.Path(path_type=Path), default=Path("grades.db"),
               show_default=True, help="SQLite gradebook (created, or resumed).")
 @click.option("--workers", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Grader processes working in parallel (as many as the CPUs or more: "
-              "each is held to one CPU with its sandbox).")
+              help="Grader processes working in parallel.")
+@click.option("--pin/--no-pin", default=True, show_default=True,
+              help="When the workers are as many as the CPUs or more, hold each (and its "
+              "sandbox) to one CPU; --no-pin on a machine busy with other work.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for each student's result.json, results.json and junit.xml, and "
               "feedback/ with each student's page (<student>.html, .md) to hand out.")
@@ -132,7 +134,8 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
 @require_sandbox_option
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Grade on a Dask cluster (e.g. tcp://HOST:8786) instead of local processes.")
-def grade_class(folder: Path, assignment: str, gradebook: Path, workers: int, out: Path | None,
+def grade_class(folder: Path, assignment: str, gradebook: Path, workers: int, pin: bool,
+                out: Path | None,
                 csv_path: Path | None, regrade: bool, timeout: float | None,
                 total_timeout: float | None, memory: int | None, seed: int | None,
                 require_sandbox: bool, scheduler: str | None) -> None:
@@ -144,7 +147,7 @@ def grade_class(folder: Path, assignment: str, gradebook: Path, workers: int, ou
     """
     from autograder.class_cli import run_grade_class
 
-    sys.exit(run_grade_class(folder, assignment, gradebook, workers=workers, out=out,
+    sys.exit(run_grade_class(folder, assignment, gradebook, workers=workers, pin=pin, out=out,
                              csv_path=csv_path, regrade=regrade, seed=seed,
                              sandbox=_sandbox_config(timeout, total_timeout, memory,
                                                      require_sandbox), scheduler=scheduler))
