@@ -6,7 +6,7 @@ import time
 
 from click.testing import CliRunner
 
-from autograder import batch, class_cli
+from autograder import batch
 from autograder.batch import ClassSubmission
 from autograder.cli import main
 from autograder.grading_processes import DIED_TWICE, GradingProcesses
@@ -73,7 +73,10 @@ def test_grade_class_pins_unless_told_not_to(tmp_path, monkeypatch):
             asked.append(pin)
             super().__init__(*args, pin=pin, **kwargs)
 
-        def map(self, tasks):  # nothing graded: only the choice is looked at
+        def __enter__(self):  # nothing started nor graded: only the choice is looked at
+            return self
+
+        def map(self, tasks):
             return iter(())
 
     monkeypatch.setattr(batch, "GradingProcesses", Recording)
