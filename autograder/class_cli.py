@@ -40,9 +40,10 @@ class BatchSummary:
 
 
 def grade_with_progress(console: Console, submissions: list[ClassSubmission], assignment: str,
-                        book: Gradebook, *, workers: int, out: Path | None, pin: bool = True,
+                        book: Gradebook, *, workers: int, out: Path | None,
                         sandbox: SandboxConfig | None = None, seed: int | None = None,
-                        regrade: bool = False, scheduler: str | None = None) -> BatchSummary:
+                        regrade: bool = False, scheduler: str | None = None,
+                        pin: bool = True) -> BatchSummary:
     """Grade ``submissions`` into ``book``, with a progress bar."""
     summary = BatchSummary()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -85,9 +86,9 @@ def print_gradebook(console: Console, book: Gradebook, assignment: str, title: s
 
 
 def run_grade_class(folder: Path, assignment: str, gradebook: Path, *, workers: int,
-                    pin: bool = True, out: Path | None, csv_path: Path | None, regrade: bool, seed: int | None,
+                    out: Path | None, csv_path: Path | None, regrade: bool, seed: int | None,
                     sandbox: SandboxConfig, console: Console | None = None,
-                    scheduler: str | None = None) -> int:
+                    scheduler: str | None = None, pin: bool = True) -> int:
     """The `grade-class` command; returns its exit code."""
     from autograder.errors import GraderError
     from autograder.grade_cli import sandbox_problem

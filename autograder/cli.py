@@ -135,8 +135,7 @@ def grade(submissions: tuple[Path, ...], assignment: str, json_path: Path | None
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Grade on a Dask cluster (e.g. tcp://HOST:8786) instead of local processes.")
 def grade_class(folder: Path, assignment: str, gradebook: Path, workers: int, pin: bool,
-                out: Path | None,
-                csv_path: Path | None, regrade: bool, timeout: float | None,
+                out: Path | None, csv_path: Path | None, regrade: bool, timeout: float | None,
                 total_timeout: float | None, memory: int | None, seed: int | None,
                 require_sandbox: bool, scheduler: str | None) -> None:
     """Grade every submission in FOLDER into a gradebook.
