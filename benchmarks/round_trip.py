@@ -34,6 +34,7 @@ from autograder import one_thread_per_grader  # noqa: E402
 one_thread_per_grader()
 
 CPUS = sorted(os.sched_getaffinity(0))
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _busy_ticks() -> int:
@@ -57,9 +58,6 @@ class _Timer:
         self.figures = ((time.perf_counter() - wall) / self.calls * 1e6,
                         (time.process_time() - cpu) / self.calls * 1e6,
                         (_busy_ticks() - ticks) / TICKS / self.calls * 1e6)
-
-
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _raw(calls: int, other: set[int]) -> tuple[float, ...]:
@@ -128,11 +126,12 @@ def main() -> None:
     if len(CPUS) < 2:
         sys.exit("needs two CPUs")
     first, second = {CPUS[0]}, {CPUS[1]}
-    PLACEMENTS = (("one CPU", first, first), ("two CPUs", first, second),
+    placements = (("one CPU", first, first), ("two CPUs", first, second),
                   ("free", set(CPUS), set(CPUS)))
     runs: dict[tuple[str, str], list[tuple[float, ...]]] = {}
+    began = time.strftime("%Y-%m-%d %H:%M")
     for _ in range(3):
-        for placement, own, other in PLACEMENTS:
+        for placement, own, other in placements:
             os.sched_setaffinity(0, own)
             rows = {"echo over pipes": _raw(args.calls, other)}
             rows.update({f"grader → worker, {k}": v
@@ -140,13 +139,13 @@ def main() -> None:
             for what, figures in rows.items():
                 runs.setdefault((what, placement), []).append(figures)
     os.sched_setaffinity(0, set(CPUS))
-    print(f"Run of {time.strftime('%Y-%m-%d %H:%M')}; µs per round trip, median of 3: wall / "
+    print(f"Run of {began}; µs per round trip, median of 3: wall / "
           "the caller's CPU / the machine's CPU (both sides)\n")
     print("| round trip | on one CPU | on two CPUs | free |")
     print("|---|---:|---:|---:|")
     for what in dict.fromkeys(w for w, _ in runs):
         cells = [" / ".join(f"{statistics.median(f[i] for f in runs[(what, p)]):.0f}"
-                            for i in range(3)) for p, _, _ in PLACEMENTS]
+                            for i in range(3)) for p, _, _ in placements]
         print(f"| {what} | {' | '.join(cells)} |")
 
 
